@@ -1,0 +1,247 @@
+"""Command-line interface: argument parsing and printing only, no modelling code.
+
+Every bad input ends in ``codbayes: error: <one line>`` on stderr and exit code 2, with nothing
+written to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from codbayes._version import __version__
+from codbayes.errors import InputError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit 2 (as argparse does)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"codbayes: error: {message} (see 'codbayes --help')\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", help="tidy results table (CSV or Parquet): benchmark,item,model,"
+                   "score[,samples]")
+    p.add_argument("--models", required=True,
+                   help="models table: model,params,tokens[,flops][,role][,family]")
+    p.add_argument("--benchmarks", default=None,
+                   help="optional benchmarks table: benchmark,guess_rate")
+
+
+def _add_method_args(p: argparse.ArgumentParser, *, default_method: str = "cod-bayes") -> None:
+    from codbayes.methods import REGISTRY
+
+    p.add_argument("--method", default=default_method, choices=sorted(REGISTRY),
+                   help=f"prediction method (default {default_method})")
+    p.add_argument("--anchor", nargs="+", default=[], metavar="MODEL",
+                   help="models used only for the subset-to-full mapping")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--draws", type=_positive_int, default=1000,
+                   help="posterior draws per chain (default 1000)")
+    p.add_argument("--chains", type=_positive_int, default=4, help="MCMC chains (default 4)")
+    p.add_argument("--tune", type=_positive_int, default=None,
+                   help="tuning steps per chain (default: same as --draws)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``codbayes`` argument parser."""
+    parser = _Parser(
+        prog="codbayes",
+        description="Predict a large LLM's benchmark scores, with credible intervals, from "
+        "item-level evaluations of a ladder of small models (Bayesian COD).",
+    )
+    parser.add_argument("--version", action="version", version=f"codbayes {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check input files and print a summary")
+    _add_data_args(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("predict", help="predict every benchmark's score at a target compute")
+    _add_data_args(p)
+    p.add_argument("--target-flops", required=True, type=_positive_float,
+                   help="training compute of the target model (FLOPs)")
+    _add_method_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", default=None, help="also write the output to this file")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", help="predict the held-out largest model of the bundled example")
+    _add_method_args(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+# ---------------------------------------------------------------------------- commands
+def _load(args: argparse.Namespace):
+    from codbayes.data.readers import read_ladder
+
+    ladder = read_ladder(args.results, args.models, benchmarks=args.benchmarks)
+    anchors = getattr(args, "anchor", None)
+    if anchors:
+        unknown = [m for m in anchors if m not in ladder.models.index]
+        if unknown:
+            raise InputError(f"unknown model(s) {', '.join(unknown)}", source="--anchor")
+        ladder = ladder.with_roles(dict.fromkeys(anchors, "anchor"))
+        from codbayes.data.validate import check_ladder_size
+
+        check_ladder_size(ladder, source=args.models)
+    return ladder
+
+
+def _method(args: argparse.Namespace):
+    from codbayes.methods import get_method
+
+    return get_method(
+        args.method,
+        seed=args.seed,
+        draws=args.draws,
+        chains=args.chains,
+        tune=args.tune if args.tune is not None else args.draws,
+        progressbar=not args.quiet,
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``codbayes validate``: print a summary of valid input, or the error."""
+    ladder = _load(args)
+    print(ladder.summary())
+    return 0
+
+
+def format_table(prediction, actual: dict[str, float] | None = None) -> str:
+    """Readable prediction table (percent), one row per benchmark."""
+    head = f"{'benchmark':<22}{'median':>8}{'mean':>8}{'90% interval':>18}{'50% interval':>18}"
+    if actual:
+        head += f"{'actual':>8}{'in 90%':>8}"
+    lines = [f"method {prediction.method}, target {prediction.target_flops[0]:.3g} FLOPs", head]
+    for bench, row in prediction.summary(target=0).reset_index().set_index("benchmark").iterrows():
+        line = (
+            f"{bench:<22}{100 * row['median']:>8.1f}{100 * row['mean']:>8.1f}"
+            f"{f'[{100 * row.q05:.1f}, {100 * row.q95:.1f}]':>18}"
+            f"{f'[{100 * row.q25:.1f}, {100 * row.q75:.1f}]':>18}"
+        )
+        if actual and bench in actual:
+            inside = row["q05"] <= actual[bench] <= row["q95"]
+            line += f"{100 * actual[bench]:>8.1f}{'yes' if inside else 'NO':>8}"
+        lines.append(line)
+    diag = prediction.diagnostics
+    if diag and not all(isinstance(v, float) and math.isnan(v) for v in diag.values()):
+        lines.append(
+            f"diagnostics: max R-hat {diag.get('max_rhat', math.nan):.3f}, "
+            f"min bulk ESS {diag.get('min_ess_bulk', math.nan):.0f}, "
+            f"divergences {int(diag.get('divergences', 0))}"
+        )
+    return "\n".join(lines)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file so nothing half-written is left."""
+    target = Path(path)
+    if not target.parent.exists():
+        raise InputError("directory does not exist", source=f"--out {path}")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``codbayes predict``: fit a method on the ladder and predict the target."""
+    ladder = _load(args)
+    prediction = _method(args).fit(ladder).predict(args.target_flops)
+    text = (
+        json.dumps(prediction.to_json_dict(), indent=2) if args.json else format_table(prediction)
+    )
+    if args.out:
+        _write_atomic(args.out, text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``codbayes demo``: hold out the bundled example's largest model and predict it."""
+    from codbayes.data.examples import load_example
+
+    ladder = load_example()
+    train, held = ladder.holdout_largest(1)
+    target = held.ladder_models[0]
+    flops = float(held.compute.loc[target])
+    if not args.quiet:
+        print(f"{ladder.name}: fitting on {', '.join(train.ladder_models)}"
+              + (f" (anchors: {', '.join(train.anchor_models)})" if train.anchor_models else ""),
+              file=sys.stderr)
+        print(f"predicting held-out {target} at {flops:.3g} FLOPs", file=sys.stderr)
+    prediction = _method(args).fit(train).predict(flops)
+    actual = held.scores().loc[target].to_dict()
+    print(format_table(prediction, actual))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``codbayes`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        with warnings.catch_warnings():
+            if getattr(args, "quiet", False):
+                warnings.simplefilter("ignore")
+            return int(args.func(args) or 0)
+    except InputError as err:
+        print(f"codbayes: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("codbayes: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
