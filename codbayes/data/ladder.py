@@ -69,11 +69,15 @@ class Ladder:
         Results per benchmark, columns in the order of ``models``.
     name : str, optional
         A label (e.g. the file it came from).
+    checkpoints : pandas.DataFrame, optional
+        Per-checkpoint losses and scores for loss-intermediate methods (FLP), tidy, one row per
+        (model, checkpoint, benchmark); schema in :mod:`codbayes.data.checkpoints`.
     """
 
     models: pd.DataFrame
     benchmarks: Mapping[str, BenchmarkResults]
     name: str | None = None
+    checkpoints: pd.DataFrame | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ construction
@@ -221,7 +225,12 @@ class Ladder:
                 benchmarks[bench] = BenchmarkResults(
                     bench, res.scores[cols], res.samples[cols], res.guess_rate
                 )
-        return Ladder(models=table, benchmarks=benchmarks, name=name or self.name)
+        ckpt = self.checkpoints
+        if ckpt is not None:
+            ckpt = ckpt[ckpt["model"].isin(set(table.index))].reset_index(drop=True)
+        return Ladder(
+            models=table, benchmarks=benchmarks, name=name or self.name, checkpoints=ckpt
+        )
 
     def drop(self, models: Iterable[str]) -> Ladder:
         """A new ladder without ``models``."""
@@ -246,7 +255,9 @@ class Ladder:
         table = self.models.copy()
         for m, r in roles.items():
             table.loc[m, "role"] = r
-        return Ladder(models=table, benchmarks=self.benchmarks, name=self.name)
+        return Ladder(
+            models=table, benchmarks=self.benchmarks, name=self.name, checkpoints=self.checkpoints
+        )
 
     def holdout_largest(self, k: int = 1) -> tuple[Ladder, Ladder]:
         """Split off the ``k`` largest-compute ladder models.
