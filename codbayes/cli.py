@@ -60,27 +60,44 @@ def _seed(text: str) -> int:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results", help="tidy results table (CSV or Parquet): benchmark,item,model,"
-                   "score[,samples]")
-    p.add_argument("--models", required=True,
-                   help="models table: model,params,tokens[,flops][,role][,family]")
-    p.add_argument("--benchmarks", default=None,
-                   help="optional benchmarks table: benchmark,guess_rate")
+    p.add_argument(
+        "results", help="tidy results table (CSV or Parquet): benchmark,item,model,score[,samples]"
+    )
+    p.add_argument(
+        "--models", required=True, help="models table: model,params,tokens[,flops][,role][,family]"
+    )
+    p.add_argument(
+        "--benchmarks", default=None, help="optional benchmarks table: benchmark,guess_rate"
+    )
 
 
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str = "cod-bayes") -> None:
     from codbayes.methods import REGISTRY
 
-    p.add_argument("--method", default=default_method, choices=sorted(REGISTRY),
-                   help=f"prediction method (default {default_method})")
-    p.add_argument("--anchor", nargs="+", default=[], metavar="MODEL",
-                   help="models used only for the subset-to-full mapping")
+    p.add_argument(
+        "--method",
+        default=default_method,
+        choices=sorted(REGISTRY),
+        help=f"prediction method (default {default_method})",
+    )
+    p.add_argument(
+        "--anchor",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="models used only for the subset-to-full mapping",
+    )
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    p.add_argument("--draws", type=_positive_int, default=1000,
-                   help="posterior draws per chain (default 1000)")
+    p.add_argument(
+        "--draws", type=_positive_int, default=1000, help="posterior draws per chain (default 1000)"
+    )
     p.add_argument("--chains", type=_positive_int, default=4, help="MCMC chains (default 4)")
-    p.add_argument("--tune", type=_positive_int, default=None,
-                   help="tuning steps per chain (default: same as --draws)")
+    p.add_argument(
+        "--tune",
+        type=_positive_int,
+        default=None,
+        help="tuning steps per chain (default: same as --draws)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -100,8 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict every benchmark's score at a target compute")
     _add_data_args(p)
-    p.add_argument("--target-flops", required=True, type=_positive_float,
-                   help="training compute of the target model (FLOPs)")
+    p.add_argument(
+        "--target-flops",
+        required=True,
+        type=_positive_float,
+        help="training compute of the target model (FLOPs)",
+    )
     _add_method_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", default=None, help="also write the output to this file")
@@ -213,9 +234,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     target = held.ladder_models[0]
     flops = float(held.compute.loc[target])
     if not args.quiet:
-        print(f"{ladder.name}: fitting on {', '.join(train.ladder_models)}"
-              + (f" (anchors: {', '.join(train.anchor_models)})" if train.anchor_models else ""),
-              file=sys.stderr)
+        print(
+            f"{ladder.name}: fitting on {', '.join(train.ladder_models)}"
+            + (f" (anchors: {', '.join(train.anchor_models)})" if train.anchor_models else ""),
+            file=sys.stderr,
+        )
         print(f"predicting held-out {target} at {flops:.3g} FLOPs", file=sys.stderr)
     prediction = _method(args).fit(train).predict(flops)
     actual = held.scores().loc[target].to_dict()

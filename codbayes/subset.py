@@ -32,7 +32,8 @@ class ClusteredBenchmark:
     items : pandas.Index
         All items of the benchmark (including all-zero items and outliers).
     labels : numpy.ndarray
-        Cluster label per item (``>= 0``), :data:`OUTLIER` or :data:`ALL_ZERO`; shape ``(n_items,)``.
+        Cluster label per item (``>= 0``), :data:`OUTLIER` or :data:`ALL_ZERO`;
+        shape ``(n_items,)``.
     models : list of str
         Models the cluster curves are given for: ladder models then anchors, by compute.
     compute : numpy.ndarray
@@ -87,7 +88,7 @@ class ClusteredBenchmark:
     @property
     def n_clusters(self) -> int:
         """Number of clusters (outliers and all-zero items excluded)."""
-        return int(len(self.clusters))
+        return len(self.clusters)
 
     @property
     def n_extrapolatable(self) -> int:
@@ -97,7 +98,8 @@ class ClusteredBenchmark:
     @property
     def subset_fraction(self) -> float:
         """Share of all items that are in the predictable subset."""
-        return float(self.clusters.loc[self.clusters["extrapolatable"], "size"].sum() / self.n_items)
+        subset = self.clusters.loc[self.clusters["extrapolatable"], "size"].sum()
+        return float(subset / self.n_items)
 
     def info(self) -> dict[str, float]:
         """The cluster fields of the prediction JSON."""

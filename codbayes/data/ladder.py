@@ -228,9 +228,7 @@ class Ladder:
         ckpt = self.checkpoints
         if ckpt is not None:
             ckpt = ckpt[ckpt["model"].isin(set(table.index))].reset_index(drop=True)
-        return Ladder(
-            models=table, benchmarks=benchmarks, name=name or self.name, checkpoints=ckpt
-        )
+        return Ladder(models=table, benchmarks=benchmarks, name=name or self.name, checkpoints=ckpt)
 
     def drop(self, models: Iterable[str]) -> Ladder:
         """A new ladder without ``models``."""
