@@ -17,6 +17,9 @@ REGISTRY: dict[str, str] = {
     "e2e-exp": "codbayes.methods.e2e:EndToEndExp",
     "e2e-passrate": "codbayes.methods.e2e:EndToEndPassRate",
     "e2e-sigmoid": "codbayes.methods.e2e:EndToEndSigmoid",
+    "flp": "codbayes.methods.flp:FLP",
+    "flp-bayes": "codbayes.methods.flp:FLPBayes",
+    "flp-m": "codbayes.methods.flp_m:FLPM",
 }
 
 
