@@ -121,13 +121,17 @@ class Ladder:
         codbayes.errors.InputError
             On any problem, with a one-line message naming the file, column and an example row.
         """
-        from codbayes.data.validate import validate_models, validate_results
+        from codbayes.data.validate import (
+            guess_rates_from_mapping,
+            validate_models,
+            validate_results,
+        )
 
         models = validate_models(models, source=models_source, min_ladder_models=min_ladder_models)
         results = validate_results(
             results, models, source=results_source, models_source=models_source
         )
-        guess_rates = dict(guess_rates or {})
+        guess_rates = guess_rates_from_mapping(guess_rates, set(results["benchmark"]))
         order = list(models.index)
         benchmarks: dict[str, BenchmarkResults] = {}
         for bench, frame in results.groupby("benchmark", sort=True):
@@ -288,9 +292,9 @@ class Ladder:
         for model, row in self.models.iterrows():
             fam = f" [{row['family']}]" if isinstance(row["family"], str) and row["family"] else ""
             mean = scores.loc[model].mean()
+            compute = "no compute" if np.isnan(row["flops"]) else f"{row['flops']:.3g} FLOPs"
             lines.append(
-                f"  {model:<28} {row['role']:<7} {row['flops']:.3g} FLOPs{fam}"
-                f"  mean score {mean:.3f}"
+                f"  {model:<28} {row['role']:<7} {compute:>16}{fam}  mean score {mean:.3f}"
             )
         return "\n".join(lines)
 
