@@ -128,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the output to this file")
     p.set_defaults(func=cmd_predict)
 
+    p = sub.add_parser("backtest", help="hide the largest model(s), predict them, score methods")
+    _add_data_args(p)
+    _add_method_args(p)
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                   help="methods to compare (default: cod-bayes, cod-point and the end-to-end "
+                   "baselines, plus FLP when loss data exist)")
+    p.add_argument("--holdout", default="largest", choices=["largest", "k-largest", "family"],
+                   help="which models to hide (default: the largest ladder model)")
+    p.add_argument("--k", type=_positive_int, default=2,
+                   help="number of models hidden with --holdout k-largest (default 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", default=None, help="also write the output to this file")
+    p.set_defaults(func=cmd_backtest)
+
     p = sub.add_parser("demo", help="predict the held-out largest model of the bundled example")
     _add_method_args(p)
     p.set_defaults(func=cmd_demo)
@@ -151,17 +165,20 @@ def _load(args: argparse.Namespace):
     return ladder
 
 
+def _method_params(args: argparse.Namespace) -> dict:
+    return {
+        "seed": args.seed,
+        "draws": args.draws,
+        "chains": args.chains,
+        "tune": args.tune if args.tune is not None else args.draws,
+        "progressbar": not args.quiet,
+    }
+
+
 def _method(args: argparse.Namespace):
     from codbayes.methods import get_method
 
-    return get_method(
-        args.method,
-        seed=args.seed,
-        draws=args.draws,
-        chains=args.chains,
-        tune=args.tune if args.tune is not None else args.draws,
-        progressbar=not args.quiet,
-    )
+    return get_method(args.method, **_method_params(args))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -222,6 +239,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.out:
         _write_atomic(args.out, text + "\n")
     print(text)
+    return 0
+
+
+DEFAULT_BACKTEST_METHODS = ("cod-bayes", "cod-point", "e2e-exp", "e2e-passrate", "e2e-sigmoid")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """``codbayes backtest``: hide the largest model(s), predict them with every method, score."""
+    from codbayes.evaluate import backtest
+    from codbayes.methods import REGISTRY
+
+    ladder = _load(args)
+    methods = list(args.methods or DEFAULT_BACKTEST_METHODS)
+    if args.methods is None and ladder.checkpoints is not None:
+        methods += ["flp", "flp-m"]
+    unknown = [m for m in methods if m not in REGISTRY]
+    if unknown:
+        raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(sorted(REGISTRY))}", source="--methods")
+    params = _method_params(args)
+    params["progressbar"] = False
+    result = backtest(ladder, methods, holdout=args.holdout, k=args.k,
+                      method_params={"*": params}, progress=not args.quiet)
+    text = json.dumps(result.to_json_dict(), indent=2) if args.json else result.format_table()
+    if args.out:
+        _write_atomic(args.out, text + "\n")
+    print(text)
+    if len(result.skipped) and not args.json:
+        for _, row in result.skipped.iterrows():
+            print(f"skipped: {row['method']} on {row['split']}: {row['reason']}", file=sys.stderr)
     return 0
 
 
