@@ -58,6 +58,10 @@ class ClusteredBenchmark:
         Observed full-benchmark score (all items), per model.
     guess_rate : float or None
         Benchmark random-guess rate if known.
+    fallback : str or None
+        ``None`` normally.  When no cluster passed the filter (or clustering left no cluster), the
+        pipeline treats all non-all-zero items as one cluster marked extrapolatable and says so
+        here (see :func:`codbayes.methods.cod_point.analyse_benchmark`).
     """
 
     benchmark: str
@@ -74,6 +78,7 @@ class ClusteredBenchmark:
     subset_score: np.ndarray
     full_score: np.ndarray
     guess_rate: float | None = None
+    fallback: str | None = None
 
     @property
     def x(self) -> np.ndarray:
