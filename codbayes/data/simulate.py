@@ -3,16 +3,20 @@
 The simulator draws item-level evaluations of a ladder of models from an item-response model that
 the COD law only approximates, so that every stage of codbayes (and its calibration) can be checked
 against the exact expected score of any model.  The generative model is documented in
-``docs/simulation.md``; in short, for item ``p`` of benchmark ``k`` and a model with training compute
-``C`` (FLOPs):
+``docs/simulation.md``; in short, for item ``p`` of benchmark ``k`` and a model with training
+compute ``C`` (FLOPs):
 
 * the model's **effective compute** is ``x = log10 C + delta_m + delta_mk - e_mp``: a model-level
   offset ``delta_m ~ N(0, sigma_rung)`` shared by all benchmarks, a (model, benchmark) offset
   ``delta_mk ~ N(0, sigma_benchmark)`` and a small (model, item) jitter ``e_mp ~ N(0, sigma_item)``
   (seed-to-seed noise within a family);
-* a **regular** item passes with probability
-  ``g_k + (u_p - g_k) * sigmoid(s_p * (x - d_p))`` (difficulty ``d_p`` in log10 FLOPs,
-  discrimination ``s_p`` per dex, ceiling ``u_p <= 1``, guess rate ``g_k``);
+* a **regular** item passes with probability ``g_k + (u_p - g_k) * r(x)`` (difficulty ``d_p`` in
+  log10 FLOPs, discrimination ``s_p`` per dex, ceiling ``u_p <= 1``, guess rate ``g_k``), where
+  the response ``r`` is either ``"loss"`` (default): ``exp(-L_p)`` with a power-law answer loss
+  ``L_p = ln 2 * 10^(-beta_p (x - d_p))``, ``beta_p = s_p / (2 ln 2 ln 10)`` (the COD paper's own
+  motivation; cluster means follow the COD law only approximately), or ``"logistic"``:
+  ``sigmoid(s_p (x - d_p))``, a shape the COD law cannot follow (a misspecification check).
+  Both reach half the item's range at ``x = d_p`` with the same slope there;
 * a **noisy** item (a small fraction) passes with probability
   ``g_k + (u_p - g_k) * sigmoid(l_p + A_p * sin(2 pi (x - x_0) / T_p + phi_p))``, which wanders
   with compute;
@@ -29,7 +33,7 @@ Examples
 --------
 >>> sim = simulate_ladder(small_config(), seed=0)
 >>> sim.ladder.ladder_models[:2]
-['ladder-1-577M', 'ladder-2-1.1B']
+['ladder-1-577M', 'ladder-2-1.3B']
 >>> bool(sim.true_score("easy", 1e23) > sim.true_score("easy", 1e21))
 True
 """
@@ -61,6 +65,7 @@ __all__ = [
 ]
 
 PAPER_TARGET_FLOPS = 3.8e24
+RESPONSES = ("loss", "logistic")
 """Training compute of the paper's 70B target model (27x the top rung)."""
 
 WANDER_ORIGIN = 19.0
@@ -195,9 +200,13 @@ class SimulationConfig:
     anchors : tuple of AnchorSpec, default (AnchorSpec(),)
         External anchor models.
     target_flops : float, default 3.8e24
-        The compute a backtest should predict (informational; see :meth:`SimulatedLadder.sample_model`).
+        The compute a backtest should predict (informational; draw the target with
+        :meth:`SimulatedLadder.sample_model`).
     quadrature_nodes : int, default 40
         Gauss-Hermite nodes used to integrate over offsets and jitter in the expected scores.
+    response : {"loss", "logistic"}, default "loss"
+        Item response curve of regular items (see the module docstring): ``"loss"`` is the
+        power-law-loss model behind the COD law, ``"logistic"`` a logistic curve in log-compute.
     name : str, default "simulated"
         Label of the ladder.
     """
@@ -213,6 +222,7 @@ class SimulationConfig:
     anchors: tuple[AnchorSpec, ...] = (AnchorSpec(),)
     target_flops: float = PAPER_TARGET_FLOPS
     quadrature_nodes: int = 40
+    response: str = "loss"
     name: str = "simulated"
 
     def __post_init__(self) -> None:
@@ -228,6 +238,8 @@ class SimulationConfig:
             raise ValueError("sigma_rung, sigma_benchmark and sigma_item must be >= 0")
         if self.quadrature_nodes < 1:
             raise ValueError("quadrature_nodes must be >= 1")
+        if self.response not in RESPONSES:
+            raise ValueError(f"response must be one of {RESPONSES}, got {self.response!r}")
 
     def benchmark(self, name: str) -> BenchmarkSpec:
         """The spec of benchmark ``name``."""
@@ -244,14 +256,14 @@ def log_spaced_flops(low: float, high: float, n: int) -> tuple[float, ...]:
 
 # (name, items, guess rate, difficulty mean, difficulty sd)
 _PAPER_BENCHMARKS = (
-    ("GSM8K", 1319, 0.0, 23.9, 1.0),
-    ("MATH", 5000, 0.0, 25.0, 1.2),
-    ("BBH", 6511, 0.1, 23.3, 1.4),
-    ("TriviaQA", 17944, 0.0, 22.6, 1.5),
-    ("MBPP", 500, 0.0, 23.6, 1.3),
-    ("AGIEval", 8063, 0.2, 24.0, 1.5),
-    ("DROP", 9536, 0.0, 23.4, 1.3),
-    ("MMLU-pro", 12032, 0.1, 24.5, 1.3),
+    ("GSM8K", 1319, 0.0, 24.1, 1.5),
+    ("MATH", 5000, 0.0, 26.2, 1.4),
+    ("BBH", 6511, 0.1, 23.9, 2.9),
+    ("TriviaQA", 17944, 0.0, 22.0, 1.8),
+    ("MBPP", 500, 0.0, 24.2, 2.8),
+    ("AGIEval", 8063, 0.2, 24.9, 2.4),
+    ("DROP", 9536, 0.0, 23.0, 2.5),
+    ("MMLU-pro", 12032, 0.1, 25.3, 1.9),
 )
 
 
@@ -305,9 +317,10 @@ class _ItemArrays:
     amplitude: np.ndarray
     period: np.ndarray
     phase: np.ndarray
+    response: str = "loss"
 
     @classmethod
-    def from_frame(cls, items: pd.DataFrame, guess: float) -> _ItemArrays:
+    def from_frame(cls, items: pd.DataFrame, guess: float, response: str = "loss") -> _ItemArrays:
         def col(name: str, fill: float) -> np.ndarray:
             return items[name].fillna(fill).to_numpy(dtype=float)
 
@@ -321,6 +334,7 @@ class _ItemArrays:
             amplitude=col("amplitude", 0.0),
             period=col("period", 1.0),
             phase=col("phase", 0.0),
+            response=response,
         )
 
     def pass_probability(self, x: np.ndarray) -> np.ndarray:
@@ -331,12 +345,19 @@ class _ItemArrays:
         def item(a: np.ndarray) -> np.ndarray:
             return a.reshape(a.shape + extra)
 
-        regular = item(self.discrimination) * (x - item(self.difficulty))
-        wander = item(self.level) + item(self.amplitude) * np.sin(
-            2 * np.pi * (x - WANDER_ORIGIN) / item(self.period) + item(self.phase)
+        z = item(self.discrimination) * (x - item(self.difficulty))
+        if self.response == "loss":
+            beta = z / (2 * np.log(2) * np.log(10))
+            regular = np.exp(-np.log(2) * np.power(10.0, -np.minimum(beta, 30.0)))
+        else:
+            regular = expit(z)
+        wander = expit(
+            item(self.level)
+            + item(self.amplitude)
+            * np.sin(2 * np.pi * (x - WANDER_ORIGIN) / item(self.period) + item(self.phase))
         )
-        z = np.where(item(self.noisy), wander, regular)
-        return self.guess + (item(self.ceiling) - self.guess) * expit(z)
+        r = np.where(item(self.noisy), wander, regular)
+        return self.guess + (item(self.ceiling) - self.guess) * r
 
 
 def _draw_items(spec: BenchmarkSpec, rng: np.random.Generator) -> pd.DataFrame:
@@ -468,7 +489,9 @@ class SimulatedLadder:
     def _items(self, benchmark: str) -> _ItemArrays:
         if benchmark not in self._arrays:
             spec = self.config.benchmark(benchmark)
-            self._arrays[benchmark] = _ItemArrays.from_frame(self.items[benchmark], spec.guess_rate)
+            self._arrays[benchmark] = _ItemArrays.from_frame(
+                self.items[benchmark], spec.guess_rate, self.config.response
+            )
         return self._arrays[benchmark]
 
     def true_score(self, benchmark: str, flops: object, offset: object = 0.0) -> np.ndarray | float:
@@ -622,6 +645,29 @@ class SimulatedLadder:
             true_scores=pd.Series(true, name="true_score"),
         )
 
+    def ladder_with(self, *models: SampledModel) -> Ladder:
+        """The simulated ladder plus sampled model(s), as one :class:`Ladder` (compute order).
+
+        Parameters
+        ----------
+        *models : SampledModel
+            Models from :meth:`sample_model` (role ``"ladder"``); names must be new.
+        """
+        table = pd.concat([self.ladder.models, *(m.ladder.models for m in models)])
+        if table.index.duplicated().any():
+            raise ValueError(
+                f"duplicate model names: {list(table.index[table.index.duplicated()])}"
+            )
+        table = table.sort_values("flops", kind="stable")
+        benchmarks = {}
+        for bench, res in self.ladder.benchmarks.items():
+            parts = [res, *(m.ladder.benchmarks[bench] for m in models)]
+            scores = pd.concat([r.scores for r in parts], axis=1)[list(table.index)]
+            samples = pd.concat([r.samples for r in parts], axis=1)[list(table.index)]
+            scores.columns.name = samples.columns.name = "model"
+            benchmarks[bench] = BenchmarkResults(bench, scores, samples, res.guess_rate)
+        return Ladder(models=table, benchmarks=benchmarks, name=self.ladder.name)
+
     def summary_table(self, flops: Sequence[float] | None = None) -> pd.DataFrame:
         """True score (offset 0) per benchmark at the top rung and the target compute.
 
@@ -731,7 +777,7 @@ def simulate_ladder(config: SimulationConfig | None = None, seed: int = 0) -> Si
     for spec in c.benchmarks:
         key = _key(spec.name)
         items[spec.name] = _draw_items(spec, _rng(seed, _STREAM_ITEMS, key))
-        arrays[spec.name] = _ItemArrays.from_frame(items[spec.name], spec.guess_rate)
+        arrays[spec.name] = _ItemArrays.from_frame(items[spec.name], spec.guess_rate, c.response)
         total = (
             base_offset + _rng(seed, _STREAM_OFFSETS, key).normal(0.0, 1.0, len(names)) * bench_sd
         )
