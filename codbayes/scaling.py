@@ -26,7 +26,15 @@ Classes (:func:`classify`, thresholds in :class:`FilterThresholds`), rules appli
        ``x = 1`` at the bottom rung, ``a <= 1`` means the bottom rung already reaches ``e^-1`` of
        the cluster's reducible range; ``b <= 0.1`` means the curve is nearly flat in compute);
     3. ``"non-extrapolatable"`` if ``c >= c_max`` (or ``c < 0``): a low ceiling / irregular curve;
-    4. ``"extrapolatable"`` otherwise, i.e. the paper's ``a > 1, b > 0.1, 0 <= c < 1``.
+    4. ``"non-extrapolatable"`` if the fit is unidentified (:func:`fit_clusters` only): the growth
+       parameters ``a`` or ``b`` ended on their upper bound, or fewer than
+       ``FilterThresholds.min_interior`` rungs (default 2) have an accuracy strictly between the
+       guess level and 1.  Typically a cluster whose ladder curve is a step (0 on every rung below
+       one, 1 above, as identical 0/1 answer patterns of greedy evaluations give), which the law
+       can only follow with an arbitrarily steep curve.  This rule is ours, not the paper's:
+       without it such clusters pass the paper's filter and their extrapolation is meaningless
+       (on the real HumanEval ladders it turned 25-45 % scores into predictions of 86-100 %);
+    5. ``"extrapolatable"`` otherwise, i.e. the paper's ``a > 1, b > 0.1, 0 <= c < 1``.
 
 The generic multi-start driver :func:`robust_least_squares` is shared with the end-to-end baselines
 (:mod:`codbayes.methods.e2e`).
@@ -57,6 +65,8 @@ DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
 
 #: exponents ``b`` of the initial grid
 B_GRID = np.geomspace(0.02, 3.0, 18)
+#: a growth parameter above this fraction of its upper bound counts as "on the bound"
+BOUND_FRACTION = 0.999
 #: guess levels of the initial grid, as fractions of the upper bound of ``g``
 G_GRID_FRACTIONS = np.array([0.0, 0.5, 0.9])
 #: accuracies are clipped to ``[EPS_Y, 1 - EPS_Y]`` inside logarithms of the initial grid
@@ -68,12 +78,15 @@ class FilterThresholds:
     """The paper's filter: a cluster is extrapolatable iff ``a > a_min, b > b_min, 0 <= c < c_max``.
 
     The thresholds refer to compute rescaled by the smallest ladder rung (see
-    :mod:`codbayes.laws`).
+    :mod:`codbayes.laws`).  ``min_interior`` (ours, not the paper's) is the fewest rungs whose
+    cluster accuracy lies strictly between the guess level and 1 for the fit to count as
+    identified (set 0 to switch the rule off).
     """
 
     a_min: float = 1.0
     b_min: float = 0.1
     c_max: float = 1.0
+    min_interior: int = 2
 
 
 # --------------------------------------------------------------------------- generic driver
@@ -387,7 +400,12 @@ def fit_law(
 
 # --------------------------------------------------------------------------- classes
 def classify(
-    g: Any, a: Any, b: Any, c: Any, thresholds: FilterThresholds | None = None
+    g: Any,
+    a: Any,
+    b: Any,
+    c: Any,
+    thresholds: FilterThresholds | None = None,
+    at_bound: Any = False,
 ) -> np.ndarray:
     """Cluster class per fit (rules in the module docstring).
 
@@ -397,6 +415,8 @@ def classify(
         Fitted parameters (broadcast together).
     thresholds : FilterThresholds, optional
         Defaults to the paper's ``a > 1, b > 0.1, 0 <= c < 1``.
+    at_bound : array_like of bool, default False
+        Fits whose growth parameters ended on their upper bound (unidentified).
 
     Returns
     -------
@@ -410,13 +430,14 @@ def classify(
     """
     t = thresholds or FilterThresholds()
     g, a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (g, a, b, c)))
+    at_bound = np.broadcast_to(np.asarray(at_bound, dtype=bool), g.shape)
     failed = ~(np.isfinite(g) & np.isfinite(a) & np.isfinite(b) & np.isfinite(c))
     with np.errstate(invalid="ignore"):
         flat = (a <= t.a_min) | (b <= t.b_min)
         ceiling = (c >= t.c_max) | (c < 0)
     return np.select(
-        [failed, flat, ceiling],
-        ["non-extrapolatable", "non-emergent", "non-extrapolatable"],
+        [failed, flat, ceiling, at_bound],
+        ["non-extrapolatable", "non-emergent", "non-extrapolatable", "non-extrapolatable"],
         default="extrapolatable",
     ).astype(object)
 
@@ -450,13 +471,25 @@ def fit_clusters(
     Returns
     -------
     pandas.DataFrame
-        One row per curve: ``g, a, b, c, rmse, cls, extrapolatable``.
+        One row per curve: ``g, a, b, c, rmse, n_interior, unidentified, cls,
+        extrapolatable``.
     """
     fits, rmse = fit_laws(x, accuracy, guess=guess, weights=weights, **kwargs)
     frame = pd.DataFrame(
         [[f.g, f.a, f.b, f.c] for f in fits], columns=list(PARAM_NAMES), dtype=float
     )
     frame["rmse"] = rmse
-    frame["cls"] = classify(frame["g"], frame["a"], frame["b"], frame["c"], thresholds)
+    box = {**DEFAULT_BOUNDS, **(kwargs.get("bounds") or {})}
+    on_bound = (frame["a"] >= BOUND_FRACTION * box["a"][1]) | (
+        frame["b"] >= BOUND_FRACTION * box["b"][1]
+    )
+    acc = np.asarray(accuracy, dtype=float)
+    g = frame["g"].to_numpy()[:, None]
+    frame["n_interior"] = ((acc > g + 1e-9) & (acc < 1 - 1e-9)).sum(axis=1)
+    min_interior = (thresholds or FilterThresholds()).min_interior
+    frame["unidentified"] = on_bound.to_numpy() | (frame["n_interior"] < min_interior).to_numpy()
+    frame["cls"] = classify(
+        frame["g"], frame["a"], frame["b"], frame["c"], thresholds, frame["unidentified"]
+    )
     frame["extrapolatable"] = (frame["cls"] == "extrapolatable").to_numpy(dtype=bool)
     return frame

@@ -148,7 +148,21 @@ def test_fit_clusters_classifies_generated_curves():
     frame = fit_clusters(X, y, guess=0.0)
     assert frame["cls"].tolist() == [cls for _, cls in truth]
     assert frame["extrapolatable"].tolist() == [True, False, False]
-    assert list(frame.columns) == ["g", "a", "b", "c", "rmse", "cls", "extrapolatable"]
+    assert list(frame.columns) == [
+        "g", "a", "b", "c", "rmse", "n_interior", "unidentified", "cls", "extrapolatable"
+    ]
+
+
+def test_step_curves_are_unidentified_not_extrapolatable():
+    """Identical 0/1 answer patterns give step curves: the paper's filter alone would keep them."""
+    steps = np.array([[0, 0, 0, 0, 0, 1.0], [0, 0, 1, 1, 1, 1.0], [0, 0, 0.1, 0.3, 0.6, 0.8]])
+    x = np.geomspace(1, 200, 6)
+    frame = fit_clusters(x, steps, guess=0.0)
+    assert frame["n_interior"].tolist() == [0, 0, 4]
+    assert frame["unidentified"].tolist() == [True, True, False]
+    assert frame["extrapolatable"].tolist() == [False, False, True]
+    off = fit_clusters(x, steps, guess=0.0, thresholds=FilterThresholds(min_interior=0))
+    assert off.loc[0, "n_interior"] == 0 and not off.loc[2, "unidentified"]
 
 
 def test_many_clusters_are_fast_and_accurate():
