@@ -49,6 +49,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -116,7 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("predict", help="predict every benchmark's score at a target compute")
-    _add_data_args(p)
+    p.add_argument(
+        "results",
+        help="tidy results table (CSV or Parquet), or a saved fit (codbayes fit ... --out FIT)",
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        help="models table: model,params,tokens[,flops][,role][,family] "
+        "(required unless RESULTS is a saved fit)",
+    )
+    p.add_argument(
+        "--benchmarks", default=None, help="optional benchmarks table: benchmark,guess_rate"
+    )
     p.add_argument(
         "--target-flops",
         required=True,
@@ -131,16 +153,84 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="hide the largest model(s), predict them, score methods")
     _add_data_args(p)
     _add_method_args(p)
-    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
-                   help="methods to compare (default: cod-bayes, cod-point and the end-to-end "
-                   "baselines, plus FLP when loss data exist)")
-    p.add_argument("--holdout", default="largest", choices=["largest", "k-largest", "family"],
-                   help="which models to hide (default: the largest ladder model)")
-    p.add_argument("--k", type=_positive_int, default=2,
-                   help="number of models hidden with --holdout k-largest (default 2)")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        metavar="METHOD",
+        help="methods to compare (default: cod-bayes, cod-point and the end-to-end "
+        "baselines, plus FLP when loss data exist)",
+    )
+    p.add_argument(
+        "--holdout",
+        default="largest",
+        choices=["largest", "k-largest", "family"],
+        help="which models to hide (default: the largest ladder model)",
+    )
+    p.add_argument(
+        "--k",
+        type=_positive_int,
+        default=2,
+        help="number of models hidden with --holdout k-largest (default 2)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", default=None, help="also write the output to this file")
     p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("fit", help="fit a method and save the fit to one file")
+    _add_data_args(p)
+    _add_method_args(p)
+    p.add_argument("--out", required=True, help="file to write the fit to (netCDF)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("plan", help="smallest compute reaching a score with a given probability")
+    p.add_argument("fit", help="a saved fit (codbayes fit ... --out FIT)")
+    p.add_argument("--benchmark", required=True, help="benchmark to plan for")
+    p.add_argument("--score", required=True, type=_fraction, help="target score in [0, 1]")
+    p.add_argument(
+        "--prob",
+        type=_fraction,
+        default=0.9,
+        help="required probability P(score >= SCORE) (default 0.9)",
+    )
+    p.add_argument(
+        "--flops-range",
+        nargs=2,
+        type=_positive_float,
+        default=None,
+        metavar=("LO", "HI"),
+        help="computes to search (default: ladder to 1000x)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("monitor", help="place checkpoints of a run in the predicted band")
+    p.add_argument("fit", help="a saved fit")
+    p.add_argument(
+        "--checkpoints",
+        required=True,
+        help="CSV: checkpoint,flops,benchmark,score (or item-level with item)",
+    )
+    p.add_argument("--prob", type=_fraction, default=0.9, help="band mass (default 0.9)")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_monitor)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a saved fit")
+    p.add_argument("fit", help="a saved fit")
+    p.add_argument("--out", required=True, help="folder to write index.html into")
+    p.add_argument("--checkpoints", default=None, help="optional checkpoint scores to monitor")
+    p.add_argument(
+        "--target-flops",
+        nargs="+",
+        type=_positive_float,
+        default=None,
+        help="target computes to show (default 30x the largest rung)",
+    )
+    p.add_argument("--title", default="codbayes report", help="page title")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="predict the held-out largest model of the bundled example")
     _add_method_args(p)
@@ -229,16 +319,121 @@ def _write_atomic(path: str, text: str) -> None:
         raise
 
 
+def _is_saved_fit(path: str) -> bool:
+    """Whether ``path`` is an HDF5/netCDF file (a saved fit) rather than a table."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x89HDF"
+    except OSError:
+        return False
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``codbayes predict``: fit a method on the ladder and predict the target."""
-    ladder = _load(args)
-    prediction = _method(args).fit(ladder).predict(args.target_flops)
+    """``codbayes predict``: fit a method on the ladder (or load a saved fit), predict."""
+    if _is_saved_fit(args.results):
+        from codbayes.store import load_fit
+
+        predictor = load_fit(args.results)
+    else:
+        if args.models is None:
+            raise InputError(
+                "--models is required unless RESULTS is a saved fit", source=args.results
+            )
+        predictor = _method(args).fit(_load(args))
+    prediction = predictor.predict(args.target_flops)
     text = (
         json.dumps(prediction.to_json_dict(), indent=2) if args.json else format_table(prediction)
     )
     if args.out:
         _write_atomic(args.out, text + "\n")
     print(text)
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """``codbayes fit``: fit a method and write the fit (posterior, data, clusters, config)."""
+    from codbayes.store import save_fit
+
+    ladder = _load(args)
+    _check_out_dir(args.out)
+    predictor = _method(args).fit(ladder)
+    path = save_fit(predictor, args.out)
+    print(
+        f"wrote {path} ({args.method}, {len(ladder.ladder_models)} rungs, "
+        f"{len(ladder.benchmarks)} benchmark(s))"
+    )
+    return 0
+
+
+def _check_out_dir(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise InputError("directory does not exist", source=f"--out {path}")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """``codbayes plan``: smallest compute with P(score >= x) >= prob."""
+    from codbayes.decide import plan_compute
+    from codbayes.store import load_fit
+
+    predictor = load_fit(args.fit)
+    _check_benchmark(predictor, args.benchmark, args.fit)
+    plan = plan_compute(
+        predictor,
+        args.benchmark,
+        args.score,
+        args.prob,
+        flops_range=tuple(args.flops_range) if args.flops_range else None,
+    )
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.summary())
+    return 0
+
+
+def _check_benchmark(predictor, benchmark: str, source: str) -> None:
+    ladder = getattr(predictor, "ladder_", None)
+    names = list(ladder.benchmarks) if ladder is not None else []
+    if names and benchmark not in names:
+        raise InputError(
+            f"unknown benchmark {benchmark!r}; the fit has {', '.join(names)}",
+            source=f"--benchmark ({source})",
+        )
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """``codbayes monitor``: is each checkpoint inside the predicted band?"""
+    from codbayes.decide import monitor
+    from codbayes.store import load_fit
+
+    table = monitor(load_fit(args.fit), args.checkpoints, prob=args.prob)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        behind = table[table["status"] == "below"]
+        if len(behind):
+            print(
+                f"{len(behind)} checkpoint score(s) below the {args.prob:.0%} band", file=sys.stderr
+            )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``codbayes report``: write a self-contained HTML report."""
+    from codbayes.report import write_report
+    from codbayes.store import load_fit
+
+    predictor = load_fit(args.fit)
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise InputError("parent directory does not exist", source=f"--out {args.out}")
+    path = write_report(
+        predictor,
+        out,
+        title=args.title,
+        target_flops=args.target_flops,
+        checkpoints=args.checkpoints,
+    )
+    print(f"wrote {path}")
     return 0
 
 
@@ -256,12 +451,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         methods += ["flp", "flp-m"]
     unknown = [m for m in methods if m not in REGISTRY]
     if unknown:
-        raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from "
-                         f"{', '.join(sorted(REGISTRY))}", source="--methods")
+        raise InputError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(REGISTRY))}",
+            source="--methods",
+        )
     params = _method_params(args)
     params["progressbar"] = False
-    result = backtest(ladder, methods, holdout=args.holdout, k=args.k,
-                      method_params={"*": params}, progress=not args.quiet)
+    result = backtest(
+        ladder,
+        methods,
+        holdout=args.holdout,
+        k=args.k,
+        method_params={"*": params},
+        progress=not args.quiet,
+    )
     text = json.dumps(result.to_json_dict(), indent=2) if args.json else result.format_table()
     if args.out:
         _write_atomic(args.out, text + "\n")
@@ -311,6 +514,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codbayes: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
