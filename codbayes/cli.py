@@ -71,13 +71,23 @@ def _seed(text: str) -> int:
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "results", help="tidy results table (CSV or Parquet): benchmark,item,model,score[,samples]"
+        "results",
+        nargs="?",
+        default=None,
+        help="tidy results table (CSV or Parquet): benchmark,item,model,score[,samples]"
+        " (may be omitted when --losses is given)",
     )
     p.add_argument(
         "--models", required=True, help="models table: model,params,tokens[,flops][,role][,family]"
     )
     p.add_argument(
         "--benchmarks", default=None, help="optional benchmarks table: benchmark,guess_rate"
+    )
+    p.add_argument(
+        "--losses",
+        default=None,
+        help="optional per-checkpoint losses and scores for FLP / FLP-M: "
+        "model,step,tokens,benchmark,score,loss[,loss:<domain>...]",
     )
 
 
@@ -128,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict every benchmark's score at a target compute")
     p.add_argument(
         "results",
-        help="tidy results table (CSV or Parquet), or a saved fit (codbayes fit ... --out FIT)",
+        nargs="?",
+        default=None,
+        help="tidy results table (CSV or Parquet), or a saved fit (codbayes fit ... --out FIT); "
+        "may be omitted when --losses is given",
     )
     p.add_argument(
         "--models",
@@ -138,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--benchmarks", default=None, help="optional benchmarks table: benchmark,guess_rate"
+    )
+    p.add_argument(
+        "--losses",
+        default=None,
+        help="optional per-checkpoint losses and scores for FLP / FLP-M",
     )
     p.add_argument(
         "--target-flops",
@@ -240,9 +258,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- commands
 def _load(args: argparse.Namespace):
-    from codbayes.data.readers import read_ladder
+    from codbayes.data import checkpoints as ckpt
+    from codbayes.data.readers import read_ladder, read_table
 
-    ladder = read_ladder(args.results, args.models, benchmarks=args.benchmarks)
+    losses = getattr(args, "losses", None)
+    if args.results is None:
+        if losses is None:
+            raise InputError(
+                "give a results table, or --losses for loss-based methods", source="RESULTS"
+            )
+        models = read_table(args.models)
+        ladder = ckpt.ladder_from_checkpoints(
+            models,
+            ckpt.read_checkpoints(losses),
+            models_source=args.models,
+            checkpoints_source=losses,
+        )
+    else:
+        ladder = read_ladder(args.results, args.models, benchmarks=args.benchmarks)
+        if losses is not None:
+            ladder = ckpt.attach_checkpoints(
+                ladder, ckpt.read_checkpoints(losses, ladder.models), source=losses
+            )
     anchors = getattr(args, "anchor", None)
     if anchors:
         unknown = [m for m in anchors if m not in ladder.models.index]
@@ -330,14 +367,15 @@ def _is_saved_fit(path: str) -> bool:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``codbayes predict``: fit a method on the ladder (or load a saved fit), predict."""
-    if _is_saved_fit(args.results):
+    if args.results is not None and _is_saved_fit(args.results):
         from codbayes.store import load_fit
 
         predictor = load_fit(args.results)
     else:
         if args.models is None:
             raise InputError(
-                "--models is required unless RESULTS is a saved fit", source=args.results
+                "--models is required unless RESULTS is a saved fit",
+                source=args.results or "RESULTS",
             )
         predictor = _method(args).fit(_load(args))
     prediction = predictor.predict(args.target_flops)

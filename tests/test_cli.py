@@ -168,3 +168,32 @@ def test_help_and_version(capsys):
     assert main(["predict", "--help"]) == 0
     assert "--target-flops" in capsys.readouterr().out
     assert main([]) == 2
+
+
+def test_flp_without_loss_data_is_a_clear_error(example_args, capsys):
+    code, _, err = run(["predict", *example_args, "--target-flops", "1e24", "--method", "flp"],
+                       capsys)
+    assert_one_line_error(code, err, "loss")
+    code, _, err = run(["predict", "--models", example_args[2], "--target-flops", "1e24",
+                        "--method", "flp"], capsys)
+    assert_one_line_error(code, err, "--losses")
+
+
+def test_flp_from_a_losses_file(tmp_path, capsys):
+    from pathlib import Path
+
+    from codbayes.data.checkpoints import read_olmo_ladder
+
+    root = Path(__file__).resolve().parents[2] / "shared/data/olmo_ladder"
+    if not root.exists():
+        pytest.skip("shared OLMo ladder data not present")
+    ladder = read_olmo_ladder(root, targets=False)
+    models, losses = tmp_path / "models.csv", tmp_path / "losses.csv.gz"
+    ladder.models.reset_index().to_csv(models, index=False)
+    ladder.checkpoints.to_csv(losses, index=False)
+    code, out, _ = run(["predict", "--models", models, "--losses", losses,
+                        "--target-flops", "1.95e23", "--method", "flp", "--json"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["method"] == "flp" and "arc_easy" in obj["benchmarks"]
+    assert 0.25 < obj["benchmarks"]["arc_easy"]["median"] < 1
