@@ -64,7 +64,7 @@ def synthetic_benchmark(
         is_ladder = np.append(is_ladder, False)
     sizes = np.full(n_clusters, size)
     subset = (sizes[:, None] * accuracy).sum(0) / sizes.sum()
-    n_items = int(round(sizes.sum() / phi))
+    n_items = round(sizes.sum() / phi)
     full = phi * subset + (1 - phi) * true_rest(subset) + rng.normal(0, 0.003, subset.size)
     clusters = pd.DataFrame(
         {
@@ -100,8 +100,13 @@ def synthetic_benchmark(
 def true_full_score(cb: ClusteredBenchmark, truth: pd.DataFrame, flops: float, phi: float) -> float:
     """Noise-free full score of the synthetic benchmark at ``flops``."""
     x = flops / UNIT
-    mu = cod_law(x, truth["g"].to_numpy(), truth["a"].to_numpy(), truth["b"].to_numpy(),
-                 truth["c"].to_numpy())
+    mu = cod_law(
+        x,
+        truth["g"].to_numpy(),
+        truth["a"].to_numpy(),
+        truth["b"].to_numpy(),
+        truth["c"].to_numpy(),
+    )
     sizes = cb.clusters["size"].to_numpy()
     s = float((sizes * mu).sum() / sizes.sum())
     return phi * s + (1 - phi) * float(true_rest(s))
