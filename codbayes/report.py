@@ -204,17 +204,25 @@ def mapping_curves(
         return mappings[benchmark]
     post = _posterior(predictor)
     data = getattr(predictor, "fit_data_", None)
-    if post is None or data is None or "map_weights" not in post.data_vars:
+    if post is None or data is None or "map_z" not in post.data_vars:
         return None
     if benchmark not in data.benchmarks:
         return None
-    from codbayes.mapping_bayes import rest_curve
+    from codbayes.mapping_bayes import mapping_rest
 
+    mcfg = predictor._merged_configs()[0]["mapping"]
     k = data.benchmarks.index(benchmark)
-    weights = _flat(post, "map_weights")[:, k, :]
-    weights = weights[_thin(weights.shape[0])]
+    z = _flat(post, "map_z")[:, k, :]
+    z = z[_thin(z.shape[0])]
+    rest = mapping_rest(
+        grid[None, :],
+        z[:, None, :],
+        kind=mcfg["kind"],
+        degree=int(mcfg["degree"]),
+        free_ends=bool(mcfg["free_ends"]),
+    )
     phi = float(data.phi[k])
-    return phi * grid[None, :] + (1 - phi) * rest_curve(grid[None, :], weights[:, None, :])
+    return phi * grid[None, :] + (1 - phi) * rest
 
 
 def _subset_target(predictor: Any, benchmark: str, flops: float) -> float | None:
