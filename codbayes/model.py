@@ -92,6 +92,9 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     # own, and the ladder's unknown offsets shift each cluster's extrapolation through its
     # weighted intercept-and-slope leverage (predict_draws).
     "offset_sd": 0.15,
+    # the law's extrapolation error (prediction only): each benchmark's subset score is shifted
+    # by N(0, (extrapolation_sd * ln(C_target / C_top))^2) on the logit scale
+    "extrapolation_sd": 0.1,
     "offset_sd_benchmark": 0.07,
     # fit the rung offsets as latent variables instead: sigma_rung ~ HalfNormal(sigma_rung),
     # sigma_rung_benchmark ~ HalfNormal(sigma_rung_benchmark) (0: none)
@@ -773,6 +776,7 @@ def predict_draws(
     likelihood: str = "normal",
     mapping: Mapping[str, Any] | None = None,
     ladder_offsets: bool = True,
+    extrapolation_sd: float = 0.0,
 ) -> np.ndarray:
     """Posterior predictive benchmark scores at target computes (numpy, vectorised).
 
@@ -798,6 +802,9 @@ def predict_draws(
         Propagate the ladder rungs' unknown offsets (scale ``sigma_rung``,
         ``sigma_rung_benchmark``) through :func:`offset_leverage`; ``False`` when they were
         fitted as latent variables.
+    extrapolation_sd : float, default 0.0
+        SD per unit of natural-log compute beyond the top rung of a logit-scale shift of each
+        benchmark's subset score (the law's extrapolation error, see ``docs/model.md``).
 
     Returns
     -------
@@ -856,6 +863,13 @@ def predict_draws(
                 mu = mu + sd * rng.normal(0.0, 1.0, mu.shape) + sigma_fit * shared
                 mu = np.clip(mu, 0.0, 1.0)
         s = mu @ weights.T  # (n_draws, n_bench)
+        beyond = max(0.0, lx - float(data.log_x[-1]))
+        if noise and extrapolation_sd > 0 and beyond > 0:
+            # the COD law's own extrapolation error: a shift of the benchmark's subset score on
+            # the logit scale growing with the log-compute distance beyond the top rung
+            shift = rng.normal(0.0, extrapolation_sd * beyond, s.shape)
+            s_in = np.clip(s, 1e-6, 1 - 1e-6)
+            s = 1 / (1 + np.exp(-(np.log(s_in / (1 - s_in)) + shift)))
         rest_noise = rng.normal(0.0, 1.0, s.shape) * post["sigma_map"] if noise else 0.0
         rest = mapping_rest(s, post["map_z"], **mapping) + rest_noise
         rest = np.clip(rest, 0.0, 1.0)

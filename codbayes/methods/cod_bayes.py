@@ -400,6 +400,7 @@ class CODBayes(Predictor):
             likelihood=self.model_config_["likelihood"],
             mapping=self.model_config_["mapping"],
             ladder_offsets=not self.model_config_["rung_offsets"],
+            extrapolation_sd=float(self.model_config_.get("extrapolation_sd", 0.0)),
         )
         n_draws = modelled.shape[2]
         benchmarks = list(self.clustered_) if self.clustered_ else list(data.benchmarks)
