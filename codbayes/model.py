@@ -864,7 +864,7 @@ def predict_draws(
                 mu = np.clip(mu, 0.0, 1.0)
         s = mu @ weights.T  # (n_draws, n_bench)
         beyond = max(0.0, lx - float(data.log_x[-1]))
-        if noise and extrapolation_sd > 0 and beyond > 0:
+        if noise and extrapolation_sd > 0 and beyond > 1e-9:
             # the COD law's own extrapolation error: a shift of the benchmark's subset score on
             # the logit scale growing with the log-compute distance beyond the top rung
             shift = rng.normal(0.0, extrapolation_sd * beyond, s.shape)

@@ -233,6 +233,21 @@ def test_predict_noise_widens_and_more_compute_helps(data, prior_draws):
     assert np.mean(both[:, 1] > both[:, 0] + 0.01) > 0.5
 
 
+def test_extrapolation_error_widens_only_beyond_the_ladder(data, prior_draws):
+    top = data.compute_unit * np.exp(data.log_x[-1])
+    targets = np.array([top, top * 27])
+
+    def spread(sd):
+        draws = predict_draws(
+            prior_draws, data, targets, np.random.default_rng(0), extrapolation_sd=sd
+        )
+        return draws.std(axis=2)
+
+    base, wide = spread(0.0), spread(0.3)
+    np.testing.assert_allclose(wide[:, 0], base[:, 0])  # no extrapolation at the top rung
+    assert np.all(wide[:, 1] > base[:, 1])
+
+
 def test_extrapolatable_probability_counts_draws():
     data_like = type("D", (), {})()
     data_like.bench_unit = np.array([1.0])
