@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from codbayes.data.ladder import Ladder
+from codbayes.data.validate import _fail
 from codbayes.errors import InputError
 
 KEY_COLUMNS = ("model", "step", "benchmark")
@@ -123,23 +124,15 @@ def _row_labels(frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame), dtype=np.int64) + 2
 
 
-def _first(mask: np.ndarray, rows: np.ndarray) -> int:
-    return int(rows[int(np.flatnonzero(mask)[0])])
-
-
 def _numeric(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray) -> pd.Series:
     values = pd.to_numeric(frame[column], errors="coerce").astype(float)
     bad = (values.isna() & frame[column].notna()).to_numpy()
     if bad.any():
         example = frame[column][bad].iloc[0]
-        raise InputError(
-            f"not a number: {example!r}", source=source, column=column, row=_first(bad, rows)
-        )
+        raise _fail(f"not a number: {example!r}", source=source, column=column, rows=rows, mask=bad)
     if np.isinf(values.to_numpy()).any():
         mask = np.isinf(values.to_numpy())
-        raise InputError(
-            "not a finite number", source=source, column=column, row=_first(mask, rows)
-        )
+        raise _fail("not a finite number", source=source, column=column, rows=rows, mask=mask)
     return values
 
 
@@ -212,7 +205,7 @@ def validate_checkpoints(
         text = frame[col].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
         blank = (text.isna() | (text == "")).to_numpy()
         if blank.any():
-            raise InputError("blank cell", source=source, column=col, row=_first(blank, rows))
+            raise _fail("blank cell", source=source, column=col, rows=rows, mask=blank)
         out[col] = text.astype(object)
     for col in ("step", "tokens", "flops", "score", *loss_cols, "guess_rate"):
         if col in frame.columns:
@@ -221,93 +214,102 @@ def validate_checkpoints(
     for col in required_numbers:
         blank = out[col].isna().to_numpy()
         if blank.any():
-            raise InputError("blank cell", source=source, column=col, row=_first(blank, rows))
+            raise _fail("blank cell", source=source, column=col, rows=rows, mask=blank)
     for col in ("step", "tokens", *(["flops"] if "flops" in out else [])):
         neg = (out[col] < 0).to_numpy()
         if neg.any():
-            raise InputError(
+            raise _fail(
                 f"must be >= 0, got {out[col][neg].iloc[0]:g}",
                 source=source,
                 column=col,
-                row=_first(neg, rows),
+                rows=rows,
+                mask=neg,
             )
     frac = (out["step"] % 1 != 0).to_numpy()
     if frac.any():
-        raise InputError(
-            "step must be a whole number", source=source, column="step", row=_first(frac, rows)
+        raise _fail(
+            "step must be a whole number", source=source, column="step", rows=rows, mask=frac
         )
     out["step"] = out["step"].astype(np.int64)
     outside = ((out["score"] < 0) | (out["score"] > 1)).to_numpy()
     if outside.any():
-        raise InputError(
+        raise _fail(
             f"score must be a fraction in [0, 1], got {out['score'][outside].iloc[0]:g}",
             source=source,
             column="score",
-            row=_first(outside, rows),
+            rows=rows,
+            mask=outside,
         )
     for col in loss_cols:
         nonpos = (out[col] <= 0).to_numpy()
         if nonpos.any():
-            raise InputError(
+            raise _fail(
                 f"loss must be positive, got {out[col][nonpos].iloc[0]:g}",
                 source=source,
                 column=col,
-                row=_first(nonpos, rows),
+                rows=rows,
+                mask=nonpos,
             )
     no_loss = out[loss_cols].isna().all(axis=1).to_numpy()
     if no_loss.any():
-        raise InputError(
+        raise _fail(
             f"row has no loss value (columns {loss_cols})",
             source=source,
             column=loss_cols[0],
-            row=_first(no_loss, rows),
+            rows=rows,
+            mask=no_loss,
         )
     if models is not None:
         unknown = (~out["model"].isin(set(models.index))).to_numpy()
         if unknown.any():
-            raise InputError(
+            raise _fail(
                 f"model {out['model'][unknown].iloc[0]!r} is not in the models table",
                 source=source,
                 column="model",
-                row=_first(unknown, rows),
+                rows=rows,
+                mask=unknown,
             )
         if "flops" not in out:
             per_token = models["flops"] / models["tokens"]
             out["flops"] = out["tokens"] * out["model"].map(per_token).astype(float)
             if out["flops"].isna().any():
                 mask = out["flops"].isna().to_numpy()
-                raise InputError(
+                raise _fail(
                     "cannot derive 'flops': the model has no params/tokens/flops",
                     source=source,
                     column="flops",
-                    row=_first(mask, rows),
+                    rows=rows,
+                    mask=mask,
                 )
     dup = out.duplicated(list(KEY_COLUMNS), keep="first").to_numpy()
     if dup.any():
-        raise InputError(
+        raise _fail(
             "repeated (model, step, benchmark) row",
             source=source,
             column="step",
-            row=_first(dup, rows),
+            rows=rows,
+            mask=dup,
         )
     if "guess_rate" in out:
         g = out["guess_rate"]
         bad = (g.notna() & ((g < 0) | (g >= 1))).to_numpy()
         if bad.any():
-            raise InputError(
+            raise _fail(
                 f"guess rate must be in [0, 1), got {g[bad].iloc[0]:g}",
                 source=source,
                 column="guess_rate",
-                row=_first(bad, rows),
+                rows=rows,
+                mask=bad,
             )
         first = out.groupby("benchmark")["guess_rate"].transform("first")
         spread = g.notna() & first.notna() & (g != first)
         if spread.any():
-            raise InputError(
+            raise _fail(
                 "guess rate differs between rows of one benchmark",
                 source=source,
                 column="guess_rate",
-                row=_first(spread.to_numpy(), rows),
+                rows=rows,
+                mask=spread.to_numpy(),
             )
     order = ["model", "step", "tokens", "flops", "benchmark", "score", *loss_cols]
     order += ["guess_rate"] if "guess_rate" in out else []
