@@ -45,6 +45,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
+from scipy import special
 
 from codbayes.laws import cod_law
 from codbayes.mapping_bayes import mapping_rest, n_mapping_params, weights_from_logits
@@ -835,16 +836,26 @@ def predict_draws(
     trials = trials[sub]
     out = np.empty((data.n_bench, log_xt.size, n_draws))
     n_rung = len(data.rungs)
+    n_sub = sub.size
+    # one set of standard-normal (uniform for the Beta shape) noise per draw, shared by every
+    # target: draw d is one model family member evaluated along the whole compute axis
+    eps = {
+        "offset": rng.normal(0.0, 1.0, (n_draws, 1)),
+        "offset_bench": rng.normal(0.0, 1.0, (n_draws, data.n_bench)),
+        "ladder": rng.normal(0.0, 1.0, (n_draws, 1, n_rung)),
+        "ladder_bench": rng.normal(0.0, 1.0, (n_draws, data.n_bench, n_rung)),
+        "cluster": rng.normal(0.0, 1.0, (n_draws, n_sub)),
+        "cluster_beta": rng.uniform(0.0, 1.0, (n_draws, n_sub)),
+        "misfit": rng.normal(0.0, 1.0, (n_draws, data.n_bench)),
+        "extrapolation": rng.normal(0.0, 1.0, (n_draws, data.n_bench)),
+        "mapping": rng.normal(0.0, 1.0, (n_draws, data.n_bench)),
+    }
     for t, lx in enumerate(log_xt):
         offset = np.zeros((n_draws, 1))
         if noise:  # the target's own effective-compute offset, model-level + per benchmark
-            offset = rng.normal(0.0, 1.0, (n_draws, 1)) * sigma_rung
-            offset = (
-                offset + (rng.normal(0.0, 1.0, (n_draws, data.n_bench)) * sigma_rb)[:, bench_of]
-            )
+            offset = eps["offset"] * sigma_rung + (eps["offset_bench"] * sigma_rb)[:, bench_of]
         if noise and ladder_offsets:  # the ladder's own unknown offsets, through the fit
-            u = rng.normal(0.0, 1.0, (n_draws, 1, n_rung)) * sigma_rung[:, :, None]
-            u = u + rng.normal(0.0, 1.0, (n_draws, data.n_bench, n_rung)) * sigma_rb[:, :, None]
+            u = eps["ladder"] * sigma_rung[:, :, None] + eps["ladder_bench"] * sigma_rb[:, :, None]
             lever = offset_leverage(data, lx, sub)  # (n_sub, n_rung)
             offset = offset - np.einsum("dsr,sr->ds", u[:, bench_of, :], lever)
         z = lx - z_ref + offset
@@ -854,23 +865,23 @@ def predict_draws(
             mu = np.clip(mu, _MU_EPS, 1 - _MU_EPS)
             if beta:
                 kappa = concentration(mu, kappa_items, sigma_fit)
-                mu = rng.beta(mu * kappa, (1 - mu) * kappa)
+                mu = special.betaincinv(mu * kappa, (1 - mu) * kappa, eps["cluster_beta"])
             else:
                 # finite items and samples: independent per cluster; law misfit: shared by the
                 # benchmark's clusters (the extrapolation error of a law is systematic)
                 sd = np.sqrt(cluster_variance(mu, kappa_items, 0.0, trials))
-                shared = rng.normal(0.0, 1.0, (n_draws, data.n_bench))[:, bench_of]
-                mu = mu + sd * rng.normal(0.0, 1.0, mu.shape) + sigma_fit * shared
+                shared = eps["misfit"][:, bench_of]
+                mu = mu + sd * eps["cluster"] + sigma_fit * shared
                 mu = np.clip(mu, 0.0, 1.0)
         s = mu @ weights.T  # (n_draws, n_bench)
         beyond = max(0.0, lx - float(data.log_x[-1]))
         if noise and extrapolation_sd > 0 and beyond > 1e-9:
             # the COD law's own extrapolation error: a shift of the benchmark's subset score on
             # the logit scale growing with the log-compute distance beyond the top rung
-            shift = rng.normal(0.0, extrapolation_sd * beyond, s.shape)
+            shift = eps["extrapolation"] * (extrapolation_sd * beyond)
             s_in = np.clip(s, 1e-6, 1 - 1e-6)
             s = 1 / (1 + np.exp(-(np.log(s_in / (1 - s_in)) + shift)))
-        rest_noise = rng.normal(0.0, 1.0, s.shape) * post["sigma_map"] if noise else 0.0
+        rest_noise = eps["mapping"] * post["sigma_map"] if noise else 0.0
         rest = mapping_rest(s, post["map_z"], **mapping) + rest_noise
         rest = np.clip(rest, 0.0, 1.0)
         score = data.phi * s + (1 - data.phi) * rest

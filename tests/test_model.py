@@ -233,6 +233,22 @@ def test_predict_noise_widens_and_more_compute_helps(data, prior_draws):
     assert np.mean(both[:, 1] > both[:, 0] + 0.01) > 0.5
 
 
+@pytest.mark.parametrize("likelihood", ["normal", "beta_binomial"])
+def test_predictive_noise_is_shared_across_targets(data, prior_draws, likelihood):
+    # a target's draws do not depend on which other targets are asked for, and draw d is one
+    # family member along the compute axis: its scores rise with compute far more often than
+    # independent noise would allow
+    kw = {"likelihood": likelihood}
+    grid = np.array([2e24, 4e24])
+    both = predict_draws(prior_draws, data, grid, np.random.default_rng(3), **kw)
+    alone = predict_draws(prior_draws, data, grid[:1], np.random.default_rng(3), **kw)
+    np.testing.assert_array_equal(both[:, :1], alone)
+    rises = np.mean(both[:, 1] >= both[:, 0])
+    assert rises > 0.95
+    shuffled = np.mean(both[:, 1] >= np.random.default_rng(0).permuted(both[:, 0], axis=1))
+    assert shuffled < 0.9
+
+
 def test_extrapolation_error_widens_only_beyond_the_ladder(data, prior_draws):
     top = data.compute_unit * np.exp(data.log_x[-1])
     targets = np.array([top, top * 27])
