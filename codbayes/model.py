@@ -491,17 +491,43 @@ def _hierarchical(
     centered: bool,
     bench_centered: bool,
 ) -> pt.TensorVariable:
-    """Cluster parameter with benchmark means pooled to a global mean."""
-    glob = pm.Normal(f"{name}_mu", prior["mu"], prior["sigma"])
-    between = pm.HalfNormal(f"{name}_between", prior["between"])
-    bench = _normal(f"{name}_bench", glob, between, "benchmark", bench_centered)
-    if prior.get("fixed_within"):  # a fixed spread: no funnel for barely identified parameters
-        within = pt.as_tensor_variable(np.full(data.n_bench, float(prior["within"])))
-    elif prior.get("shared_within", True):  # one spread for all benchmarks
-        within = pt.repeat(pm.HalfNormal(f"{name}_sd", prior["within"]), data.n_bench)
-    else:
-        within = pm.HalfNormal(f"{name}_sd", prior["within"], dims="benchmark")
+    """Cluster parameter with benchmark means pooled to a global mean.
+
+    A level with a single member cannot inform its own spread (the spread's posterior is its
+    prior, and the sampler meets a funnel), so such levels are collapsed, their prior variance
+    added to the level above:
+
+    * one benchmark: ``bench ~ N(mu, sqrt(sigma^2 + between^2))``, no global level;
+    * at most one cluster per benchmark: ``cluster = bench`` with the within-benchmark spread
+      added to the between-benchmark one;
+    * both (one benchmark, one cluster): ``cluster ~ N(mu, sqrt(sigma^2 + between^2 +
+      within^2))``.
+    """
     k = data.cluster_bench
+    one_bench = data.n_bench == 1
+    one_per_bench = np.bincount(k, minlength=data.n_bench).max() <= 1
+    within_sd = float(prior["within"])
+    if one_bench and one_per_bench:
+        sd = float(np.sqrt(prior["sigma"] ** 2 + prior["between"] ** 2 + within_sd**2))
+        return pm.Normal(name, prior["mu"], sd, dims="cluster")
+    if one_bench:
+        sd = float(np.hypot(prior["sigma"], prior["between"]))
+        bench = pm.Normal(f"{name}_bench", prior["mu"], sd, dims="benchmark")
+    else:
+        glob = pm.Normal(f"{name}_mu", prior["mu"], prior["sigma"])
+        between_sd = float(prior["between"])
+        if one_per_bench:
+            between_sd = float(np.hypot(between_sd, within_sd))
+        between = pm.HalfNormal(f"{name}_between", between_sd)
+        if one_per_bench:
+            return _normal(name, glob, between, "cluster", bench_centered)
+        bench = _normal(f"{name}_bench", glob, between, "benchmark", bench_centered)
+    if prior.get("fixed_within"):  # a fixed spread: no funnel for barely identified parameters
+        within = pt.as_tensor_variable(np.full(data.n_bench, within_sd))
+    elif prior.get("shared_within", True):  # one spread for all benchmarks
+        within = pt.repeat(pm.HalfNormal(f"{name}_sd", within_sd), data.n_bench)
+    else:
+        within = pm.HalfNormal(f"{name}_sd", within_sd, dims="benchmark")
     return _normal(name, bench[k], within[k], "cluster", centered)
 
 
@@ -637,10 +663,14 @@ def _add_mapping(data: FitData, cfg: Mapping[str, Any]) -> None:
         centre[-2:] = mcfg["log_p_mu"], mcfg["log_q_mu"]
     elif kind == "power":
         centre[-1] = mcfg["log_p_mu"]
-    z_glob = pm.Normal("map_z_mu", centre, mcfg["z_sigma"], dims="map_free")
-    z_between = pm.HalfNormal("map_z_between", mcfg["between"], dims="map_free")
-    centered = mcfg.get("parameterization", "centered") == "centered"
-    z = _normal("map_z", z_glob, z_between, ("benchmark", "map_free"), centered)
+    if data.n_bench == 1:  # no pooling across benchmarks: one level, both prior variances
+        sd = float(np.hypot(mcfg["z_sigma"], mcfg["between"]))
+        z = pm.Normal("map_z", centre, sd, dims=("benchmark", "map_free"))
+    else:
+        z_glob = pm.Normal("map_z_mu", centre, mcfg["z_sigma"], dims="map_free")
+        z_between = pm.HalfNormal("map_z_between", mcfg["between"], dims="map_free")
+        centered = mcfg.get("parameterization", "centered") == "centered"
+        z = _normal("map_z", z_glob, z_between, ("benchmark", "map_free"), centered)
     if kind == "bernstein":
         pm.Deterministic(
             "map_weights",

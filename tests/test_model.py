@@ -161,6 +161,31 @@ def test_model_builds_with_finite_logp_in_both_parameterizations(data, param):
     assert {"a", "b", "c", "g", "kappa_items", "map_z"} <= set(model.named_vars)
 
 
+@pytest.mark.parametrize(
+    ("clusters_per_bench", "n_bench", "absent", "present"),
+    [
+        ((1,), 1, {"log_b_mu", "log_b_bench", "log_b_between", "log_b_sd", "map_z_mu"}, set()),
+        ((3,), 1, {"log_b_mu", "log_b_between", "map_z_between"}, {"log_b_bench", "log_b_sd"}),
+        ((1, 1), 2, {"log_b_bench", "log_b_sd"}, {"log_b_mu", "log_b_between", "map_z_mu"}),
+        ((3, 2), 2, set(), {"log_b_mu", "log_b_between", "log_b_bench", "log_b_sd"}),
+    ],
+)
+def test_single_member_levels_are_collapsed(clusters_per_bench, n_bench, absent, present):
+    # a level with one member cannot inform its spread (a funnel for the sampler): no such level
+    parts = [
+        synthetic_benchmark(f"B{i}", n_clusters=n, seed=10 + i)[0]
+        for i, n in enumerate(clusters_per_bench)
+    ]
+    fit_data = prepare_data(parts)
+    assert fit_data.n_bench == n_bench
+    model = build_model(fit_data, {"parameterization": "centered"})
+    names = set(model.named_vars)
+    assert not absent & names
+    assert present <= names
+    assert all(np.isfinite(v) for v in model.point_logps().values())
+    assert model["log_b"].eval().shape == (fit_data.n_clusters,)
+
+
 def test_model_options(data):
     laws_only = build_model(data, mapping=False)
     assert "full" not in laws_only.named_vars and "y" in laws_only.named_vars
