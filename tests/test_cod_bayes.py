@@ -176,3 +176,22 @@ def test_real_fit_recovers_parameters_and_covers_held_out_score():
     table = est.cluster_summary()
     b_true = np.concatenate([t["b"].to_numpy() for t in truths])
     assert np.mean(np.abs(table["b"].to_numpy() / b_true - 1) < 0.3) >= 0.75
+
+
+@pytest.mark.slow
+def test_real_posterior_subset_fit_drops_the_flat_cluster():
+    # three growing clusters and one flat, low-ceiling one (a < 1, b < 0.1, c > 1): the posterior
+    # probability of passing the paper's filter separates them and the subset leaves the flat out
+    good = [[0.0, np.exp(1.5), 0.4, 0.1], [0.0, np.exp(1.0), 0.3, 0.05], [0.0, 4.0, 0.5, 0.15]]
+    flat = [0.0, 0.3, 0.03, 1.2]
+    cb, _ = synthetic_benchmark("A", seed=21, size=80, anchor=True, params=np.array([*good, flat]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = CODBayes(draws=300, tune=300, chains=2, seed=0, subset="posterior", progressbar=False)
+        est.fit_clustered([cb])
+    prob = est.subset_probability_.to_numpy()
+    assert np.all(prob[:3] > 0.8) and prob[3] < 0.2, prob
+    np.testing.assert_array_equal(est.fit_data_.in_subset, [True, True, True, False])
+    draws = est.predict(TARGET).scores("A")
+    assert np.all((draws >= 0) & (draws <= 1)) and np.ptp(draws) > 0.01
+    assert est.diagnostics_["max_rhat"] < 1.05
