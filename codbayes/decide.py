@@ -40,7 +40,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from codbayes.data.validate import _duplicates, _fail, _numbers, _prepare, _text, row_numbers
+from codbayes.data.validate import (
+    check_columns,
+    check_unique,
+    number_column,
+    row_error,
+    row_numbers,
+    text_column,
+)
 from codbayes.errors import InputError
 from codbayes.prediction import Prediction
 
@@ -648,31 +655,35 @@ def read_checkpoint_scores(
 
         source = source or str(table)
         raw = read_table(table, source=source)
-    frame = _prepare(raw, source=source, required=CHECKPOINT_REQUIRED, optional=CHECKPOINT_OPTIONAL)
+    frame = check_columns(
+        raw, source=source, required=CHECKPOINT_REQUIRED, optional=CHECKPOINT_OPTIONAL
+    )
     rows = row_numbers(frame)
     has_run = "run" in frame.columns
     out = pd.DataFrame(index=frame.index)
     for col in ("run", "checkpoint", "benchmark") if has_run else ("checkpoint", "benchmark"):
-        out[col] = _text(frame, col, source=source, rows=rows, required=True)
-    out["flops"] = _numbers(frame, "flops", source=source, rows=rows, required=True, positive=True)
-    score = _numbers(frame, "score", source=source, rows=rows, required=True)
+        out[col] = text_column(frame, col, source=source, rows=rows, required=True)
+    out["flops"] = number_column(
+        frame, "flops", source=source, rows=rows, required=True, positive=True
+    )
+    score = number_column(frame, "score", source=source, rows=rows, required=True)
     bad = ((score < 0) | (score > 1)).to_numpy()
     if bad.any():
         example = float(score[bad].iloc[0])
-        raise _fail(f"score must be a fraction in [0, 1], got {example:g}", source=source,
+        raise row_error(f"score must be a fraction in [0, 1], got {example:g}", source=source,
                     column="score", rows=rows, mask=bad)  # fmt: skip
     out["score"] = score
     item_level = "item" in frame.columns
     checkpoint = ["run", "checkpoint"] if has_run else ["checkpoint"]
     keys = [*checkpoint, "benchmark"]
     if item_level:
-        out["item"] = _text(frame, "item", source=source, rows=rows, required=True)
+        out["item"] = text_column(frame, "item", source=source, rows=rows, required=True)
         keys.append("item")
-    _duplicates(out[keys], source=source, column=keys[-1], rows=rows, what="row")
+    check_unique(out[keys], source=source, column=keys[-1], rows=rows, what="row")
     first_flops = out.groupby(checkpoint, sort=False)["flops"].transform("first")
     clash = (out["flops"] != first_flops).to_numpy()
     if clash.any():
-        raise _fail("a checkpoint has one compute; this row's flops differ from its first row",
+        raise row_error("a checkpoint has one compute; this row's flops differ from its first row",
                     source=source, column="flops", rows=rows, mask=clash)  # fmt: skip
     grouped = out.groupby([*checkpoint, "benchmark"], sort=False)
     result = grouped.agg(

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from codbayes.data.ladder import Ladder
-from codbayes.data.validate import _fail
+from codbayes.data.validate import number_column, row_error, row_numbers
 from codbayes.errors import InputError
 
 KEY_COLUMNS = ("model", "step", "benchmark")
@@ -115,25 +115,6 @@ def domain_columns(frame: pd.DataFrame) -> list[str]:
 def _loss_columns(frame: pd.DataFrame) -> list[str]:
     cols = domain_columns(frame)
     return ([TASK_LOSS] if TASK_LOSS in frame.columns else []) + cols
-
-
-def _row_labels(frame: pd.DataFrame) -> np.ndarray:
-    """Row numbers for messages: CSV line numbers (header = 1) for an integer index."""
-    if pd.api.types.is_integer_dtype(frame.index.dtype):
-        return np.asarray(frame.index, dtype=np.int64) + 2
-    return np.arange(len(frame), dtype=np.int64) + 2
-
-
-def _numeric(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    bad = (values.isna() & frame[column].notna()).to_numpy()
-    if bad.any():
-        example = frame[column][bad].iloc[0]
-        raise _fail(f"not a number: {example!r}", source=source, column=column, rows=rows, mask=bad)
-    if np.isinf(values.to_numpy()).any():
-        mask = np.isinf(values.to_numpy())
-        raise _fail("not a finite number", source=source, column=column, rows=rows, mask=mask)
-    return values
 
 
 def validate_checkpoints(
@@ -199,26 +180,26 @@ def validate_checkpoints(
         raise InputError(f"unexpected column {extra[0]!r}", source=source, column=extra[0])
     if len(frame) == 0:
         raise InputError("no data rows", source=source)
-    rows = _row_labels(frame)
+    rows = row_numbers(frame)
     out = pd.DataFrame(index=frame.index)
     for col in ("model", "benchmark"):
         text = frame[col].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
         blank = (text.isna() | (text == "")).to_numpy()
         if blank.any():
-            raise _fail("blank cell", source=source, column=col, rows=rows, mask=blank)
+            raise row_error("blank cell", source=source, column=col, rows=rows, mask=blank)
         out[col] = text.astype(object)
     for col in ("step", "tokens", "flops", "score", *loss_cols, "guess_rate"):
         if col in frame.columns:
-            out[col] = _numeric(frame, col, source, rows)
+            out[col] = number_column(frame, col, source=source, rows=rows, required=False)
     required_numbers = ["step", "tokens", "score"] + (["flops"] if "flops" in out else [])
     for col in required_numbers:
         blank = out[col].isna().to_numpy()
         if blank.any():
-            raise _fail("blank cell", source=source, column=col, rows=rows, mask=blank)
+            raise row_error("blank cell", source=source, column=col, rows=rows, mask=blank)
     for col in ("step", "tokens", *(["flops"] if "flops" in out else [])):
         neg = (out[col] < 0).to_numpy()
         if neg.any():
-            raise _fail(
+            raise row_error(
                 f"must be >= 0, got {out[col][neg].iloc[0]:g}",
                 source=source,
                 column=col,
@@ -227,13 +208,13 @@ def validate_checkpoints(
             )
     frac = (out["step"] % 1 != 0).to_numpy()
     if frac.any():
-        raise _fail(
+        raise row_error(
             "step must be a whole number", source=source, column="step", rows=rows, mask=frac
         )
     out["step"] = out["step"].astype(np.int64)
     outside = ((out["score"] < 0) | (out["score"] > 1)).to_numpy()
     if outside.any():
-        raise _fail(
+        raise row_error(
             f"score must be a fraction in [0, 1], got {out['score'][outside].iloc[0]:g}",
             source=source,
             column="score",
@@ -243,7 +224,7 @@ def validate_checkpoints(
     for col in loss_cols:
         nonpos = (out[col] <= 0).to_numpy()
         if nonpos.any():
-            raise _fail(
+            raise row_error(
                 f"loss must be positive, got {out[col][nonpos].iloc[0]:g}",
                 source=source,
                 column=col,
@@ -252,7 +233,7 @@ def validate_checkpoints(
             )
     no_loss = out[loss_cols].isna().all(axis=1).to_numpy()
     if no_loss.any():
-        raise _fail(
+        raise row_error(
             f"row has no loss value (columns {loss_cols})",
             source=source,
             column=loss_cols[0],
@@ -262,7 +243,7 @@ def validate_checkpoints(
     if models is not None:
         unknown = (~out["model"].isin(set(models.index))).to_numpy()
         if unknown.any():
-            raise _fail(
+            raise row_error(
                 f"model {out['model'][unknown].iloc[0]!r} is not in the models table",
                 source=source,
                 column="model",
@@ -274,7 +255,7 @@ def validate_checkpoints(
             out["flops"] = out["tokens"] * out["model"].map(per_token).astype(float)
             if out["flops"].isna().any():
                 mask = out["flops"].isna().to_numpy()
-                raise _fail(
+                raise row_error(
                     "cannot derive 'flops': the model has no params/tokens/flops",
                     source=source,
                     column="flops",
@@ -283,7 +264,7 @@ def validate_checkpoints(
                 )
     dup = out.duplicated(list(KEY_COLUMNS), keep="first").to_numpy()
     if dup.any():
-        raise _fail(
+        raise row_error(
             "repeated (model, step, benchmark) row",
             source=source,
             column="step",
@@ -294,7 +275,7 @@ def validate_checkpoints(
         g = out["guess_rate"]
         bad = (g.notna() & ((g < 0) | (g >= 1))).to_numpy()
         if bad.any():
-            raise _fail(
+            raise row_error(
                 f"guess rate must be in [0, 1), got {g[bad].iloc[0]:g}",
                 source=source,
                 column="guess_rate",
@@ -304,7 +285,7 @@ def validate_checkpoints(
         first = out.groupby("benchmark")["guess_rate"].transform("first")
         spread = g.notna() & first.notna() & (g != first)
         if spread.any():
-            raise _fail(
+            raise row_error(
                 "guess rate differs between rows of one benchmark",
                 source=source,
                 column="guess_rate",

@@ -38,15 +38,20 @@ SCORE_TOLERANCE = 1e-9
 """Scores this far outside [0, 1] (float round-off) are clipped instead of rejected."""
 
 __all__ = [
+    "check_columns",
     "check_ladder_size",
+    "check_unique",
+    "number_column",
+    "row_error",
     "row_numbers",
+    "text_column",
     "validate_benchmarks",
     "validate_models",
     "validate_results",
 ]
 
 
-# ----------------------------------------------------------------------------- small helpers
+# ------------------------------------------------------- table-checking toolkit (every reader)
 def row_numbers(df: pd.DataFrame) -> np.ndarray:
     """Row numbers used in error messages (header = line 1, first data row = 2).
 
@@ -65,7 +70,7 @@ def row_numbers(df: pd.DataFrame) -> np.ndarray:
     return np.arange(len(df), dtype=np.int64) + 2
 
 
-def _fail(
+def row_error(
     message: str, *, source: str, column: str | None, rows: np.ndarray, mask: np.ndarray
 ) -> InputError:
     """An error at the first row flagged by ``mask``, counting the other offending rows."""
@@ -81,7 +86,7 @@ def _describe_columns(names: Iterable[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
-def _prepare(
+def check_columns(
     df: pd.DataFrame,
     *,
     source: str,
@@ -141,7 +146,7 @@ def _cell_text(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def _text(
+def text_column(
     frame: pd.DataFrame, column: str, *, source: str, rows: np.ndarray, required: bool
 ) -> pd.Series:
     """A column as stripped text (``str`` dtype), blank cells missing; rejected if ``required``."""
@@ -154,11 +159,11 @@ def _text(
     blank = (values.isna() | (values == "")).to_numpy(dtype=bool)
     values = values.mask(blank)
     if required and blank.any():
-        raise _fail("blank cell", source=source, column=column, rows=rows, mask=blank)
+        raise row_error("blank cell", source=source, column=column, rows=rows, mask=blank)
     return values
 
 
-def _numbers(
+def number_column(
     frame: pd.DataFrame,
     column: str,
     *,
@@ -176,23 +181,27 @@ def _numbers(
         blank = values.isna().to_numpy()
         bad = np.zeros(len(values), dtype=bool)
     else:
-        text = _text(frame, column, source=source, rows=rows, required=False)
+        text = text_column(frame, column, source=source, rows=rows, required=False)
         values = pd.to_numeric(text, errors="coerce").astype(float)
         blank = text.isna().to_numpy()
         bad = values.isna().to_numpy() & ~blank
     if required and blank.any():
-        raise _fail("blank cell", source=source, column=column, rows=rows, mask=blank)
+        raise row_error("blank cell", source=source, column=column, rows=rows, mask=blank)
     if bad.any():
         example = text[bad].iloc[0]
-        raise _fail(f"not a number: {example!r}", source=source, column=column, rows=rows, mask=bad)
+        raise row_error(
+            f"not a number: {example!r}", source=source, column=column, rows=rows, mask=bad
+        )
     infinite = np.isinf(values.to_numpy())
     if infinite.any():
-        raise _fail("not a finite number", source=source, column=column, rows=rows, mask=infinite)
+        raise row_error(
+            "not a finite number", source=source, column=column, rows=rows, mask=infinite
+        )
     if positive:
         nonpositive = (values <= 0).to_numpy()
         if nonpositive.any():
             example = values[nonpositive].iloc[0]
-            raise _fail(
+            raise row_error(
                 f"must be positive, got {example:g}",
                 source=source,
                 column=column,
@@ -202,7 +211,7 @@ def _numbers(
     return values
 
 
-def _duplicates(keys: pd.DataFrame, *, source: str, column: str, rows: np.ndarray, what: str):
+def check_unique(keys: pd.DataFrame, *, source: str, column: str, rows: np.ndarray, what: str):
     """Raise if a key repeats, naming the later row and the first one."""
     dup = keys.duplicated(keep=False).to_numpy()
     if not dup.any():
@@ -213,7 +222,7 @@ def _duplicates(keys: pd.DataFrame, *, source: str, column: str, rows: np.ndarra
     same = (keys == keys.iloc[pos]).all(axis=1).to_numpy()
     first = int(rows[int(np.flatnonzero(same)[0])])
     shown = key[0] if len(key) == 1 else ", ".join(map(str, key))
-    raise _fail(
+    raise row_error(
         f"duplicate {what} ({shown}): already on row {first}",
         source=source,
         column=column,
@@ -253,21 +262,23 @@ def validate_models(
         Missing or unexpected columns, no rows, blank model names, text or non-positive numbers,
         unknown roles, duplicate models, ladder models without compute, too few ladder models.
     """
-    frame = _prepare(df, source=source, required=MODEL_REQUIRED, optional=MODEL_OPTIONAL)
+    frame = check_columns(df, source=source, required=MODEL_REQUIRED, optional=MODEL_OPTIONAL)
     rows = row_numbers(frame)
-    model = _text(frame, "model", source=source, rows=rows, required=True)
-    params = _numbers(frame, "params", source=source, rows=rows, required=False, positive=True)
-    tokens = _numbers(frame, "tokens", source=source, rows=rows, required=False, positive=True)
+    model = text_column(frame, "model", source=source, rows=rows, required=True)
+    params = number_column(frame, "params", source=source, rows=rows, required=False, positive=True)
+    tokens = number_column(frame, "tokens", source=source, rows=rows, required=False, positive=True)
     if "flops" in frame.columns:
-        flops = _numbers(frame, "flops", source=source, rows=rows, required=False, positive=True)
+        flops = number_column(
+            frame, "flops", source=source, rows=rows, required=False, positive=True
+        )
     else:
         flops = pd.Series(np.nan, index=frame.index)
     if "role" in frame.columns:
-        role = _text(frame, "role", source=source, rows=rows, required=False)
+        role = text_column(frame, "role", source=source, rows=rows, required=False)
         role = role.str.lower().fillna(DEFAULT_ROLE)
         unknown = (~role.isin(ROLES)).to_numpy()
         if unknown.any():
-            raise _fail(
+            raise row_error(
                 f"unknown role {role[unknown].iloc[0]!r}; use 'ladder' or 'anchor'",
                 source=source,
                 column="role",
@@ -277,17 +288,17 @@ def validate_models(
     else:
         role = pd.Series(DEFAULT_ROLE, index=frame.index, dtype=object)
     if "family" in frame.columns:
-        family = _text(frame, "family", source=source, rows=rows, required=False)
+        family = text_column(frame, "family", source=source, rows=rows, required=False)
     else:
         family = pd.Series(None, index=frame.index, dtype=object)
 
-    _duplicates(model.to_frame(), source=source, column="model", rows=rows, what="model")
+    check_unique(model.to_frame(), source=source, column="model", rows=rows, what="model")
 
     flops = flops.fillna(6.0 * params * tokens)
     no_compute = (flops.isna() & (role == "ladder")).to_numpy()
     if no_compute.any():
         name = model[no_compute].iloc[0]
-        raise _fail(
+        raise row_error(
             f"ladder model {name!r} has no training compute: give 'flops', or both 'params' "
             "and 'tokens' (or set its role to 'anchor')",
             source=source,
@@ -393,15 +404,15 @@ def validate_results(
         [0, 1], samples below 1 or not whole, duplicate (benchmark, item, model) rows, unknown
         models.
     """
-    frame = _prepare(df, source=source, required=RESULT_REQUIRED, optional=RESULT_OPTIONAL)
+    frame = check_columns(df, source=source, required=RESULT_REQUIRED, optional=RESULT_OPTIONAL)
     rows = row_numbers(frame)
-    bench = _text(frame, "benchmark", source=source, rows=rows, required=True)
-    item = _text(frame, "item", source=source, rows=rows, required=True)
-    model = _text(frame, "model", source=source, rows=rows, required=True)
-    score = _numbers(frame, "score", source=source, rows=rows, required=True)
+    bench = text_column(frame, "benchmark", source=source, rows=rows, required=True)
+    item = text_column(frame, "item", source=source, rows=rows, required=True)
+    model = text_column(frame, "model", source=source, rows=rows, required=True)
+    score = number_column(frame, "score", source=source, rows=rows, required=True)
     outside = ((score < -SCORE_TOLERANCE) | (score > 1 + SCORE_TOLERANCE)).to_numpy()
     if outside.any():
-        raise _fail(
+        raise row_error(
             f"score {score[outside].iloc[0]:g} is outside [0, 1] (scores are pass rates)",
             source=source,
             column="score",
@@ -410,10 +421,10 @@ def validate_results(
         )
     score = score.clip(0.0, 1.0)
     if "samples" in frame.columns:
-        samples = _numbers(frame, "samples", source=source, rows=rows, required=True)
+        samples = number_column(frame, "samples", source=source, rows=rows, required=True)
         bad = ((samples < 1) | (samples != np.round(samples))).to_numpy()
         if bad.any():
-            raise _fail(
+            raise row_error(
                 f"samples must be a whole number >= 1, got {samples[bad].iloc[0]:g}",
                 source=source,
                 column="samples",
@@ -427,7 +438,7 @@ def validate_results(
     known = _model_names(models)
     unknown = (~model.isin(known)).to_numpy()
     if unknown.any():
-        raise _fail(
+        raise row_error(
             f"unknown model {model[unknown].iloc[0]!r}: not in the models table {models_source}",
             source=source,
             column="model",
@@ -435,7 +446,7 @@ def validate_results(
             mask=unknown,
         )
     keys = pd.DataFrame({"benchmark": bench, "item": item, "model": model})
-    _duplicates(
+    check_unique(
         keys, source=source, column="item", rows=rows, what="result for benchmark, item, model"
     )
 
@@ -478,24 +489,24 @@ def validate_benchmarks(
         Missing or unexpected columns, no rows, duplicates, guess rates outside [0, 1), text,
         and benchmarks that have no items in the results.
     """
-    frame = _prepare(df, source=source, required=BENCHMARK_REQUIRED, optional=())
+    frame = check_columns(df, source=source, required=BENCHMARK_REQUIRED, optional=())
     rows = row_numbers(frame)
-    bench = _text(frame, "benchmark", source=source, rows=rows, required=True)
-    rate = _numbers(frame, "guess_rate", source=source, rows=rows, required=False)
+    bench = text_column(frame, "benchmark", source=source, rows=rows, required=True)
+    rate = number_column(frame, "guess_rate", source=source, rows=rows, required=False)
     outside = ((rate < 0) | (rate >= 1)).to_numpy()
     if outside.any():
-        raise _fail(
+        raise row_error(
             f"guess rate {rate[outside].iloc[0]:g} is outside [0, 1)",
             source=source,
             column="guess_rate",
             rows=rows,
             mask=outside,
         )
-    _duplicates(bench.to_frame(), source=source, column="benchmark", rows=rows, what="benchmark")
+    check_unique(bench.to_frame(), source=source, column="benchmark", rows=rows, what="benchmark")
     present = {str(b) for b in benchmarks}
     absent = (~bench.isin(present)).to_numpy()
     if absent.any():
-        raise _fail(
+        raise row_error(
             f"benchmark {bench[absent].iloc[0]!r} has no items in the results",
             source=source,
             column="benchmark",
