@@ -58,8 +58,15 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
             print(f"{label}: skipped ({err})", file=sys.stderr)
             continue
         start = time.perf_counter()
-        params = {"*": {"seed": args.seed, "draws": args.draws, "tune": args.draws,
-                        "chains": args.chains, "progressbar": False}}
+        params = {
+            "*": {
+                "seed": args.seed,
+                "draws": args.draws,
+                "tune": args.draws,
+                "chains": args.chains,
+                "progressbar": False,
+            }
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = backtest(ladder, args.methods, holdout="largest", method_params=params)
@@ -67,16 +74,19 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
         records.append(frame)
         for _, row in result.skipped.iterrows():
             skipped.append({"ladder": label, "method": row["method"], "reason": row["reason"]})
-        print(f"{label}: {len(frame)} cases in {time.perf_counter() - start:.0f} s",
-              file=sys.stderr)
+        print(
+            f"{label}: {len(frame)} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr
+        )
     recs = pd.concat(records, ignore_index=True) if records else pd.DataFrame()
     return recs, pd.DataFrame(skipped, columns=["ladder", "method", "reason"])
 
 
 def format_records(records: pd.DataFrame) -> str:
     """Markdown table: ladder, held-out model, real score, each method's median [90 % interval]."""
-    lines = ["| ladder | held out | real | method | median | 90 % interval | error | in 90 % |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| ladder | held out | real | method | median | 90 % interval | error | in 90 % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in records.iterrows():
         point = r["q05"] == r["q95"]
         interval = "(point)" if point else f"[{100 * r.q05:.1f}, {100 * r.q95:.1f}]"
@@ -95,16 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/data/eval_arena")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared/data/eval_arena",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the records as JSON")
     args = parser.parse_args(argv)
     records, skipped = run(args)
     if len(records):
         print(format_records(records))
         summary = records.groupby("method").agg(
-            mae=("abs_error", lambda s: 100 * s.mean()), coverage90=("covered90", "mean"),
-            n=("abs_error", "size"))
+            mae=("abs_error", lambda s: 100 * s.mean()),
+            coverage90=("covered90", "mean"),
+            n=("abs_error", "size"),
+        )
         print("\nmean absolute error (points) and 90 % coverage per method:")
         print(summary.round(2).to_string())
     if len(skipped):
@@ -112,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         for _, row in skipped.iterrows():
             print(f"- {row['ladder']} [{row['method']}]: {row['reason']}")
     if args.json:
-        args.json.write_text(json.dumps({"records": records.to_dict("records"),
-                                         "skipped": skipped.to_dict("records")}, default=str))
+        args.json.write_text(
+            json.dumps(
+                {"records": records.to_dict("records"), "skipped": skipped.to_dict("records")},
+                default=str,
+            )
+        )
     return 0
 
 

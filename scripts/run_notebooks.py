@@ -28,8 +28,12 @@ def execute(path: Path, *, fast: bool, write: bool, timeout: int = 1800) -> floa
         cell.metadata["tags"] = ["injected-parameters"]
         nb.cells.insert(0, cell)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     if write and not fast:
         nbformat.write(nb, path)
     return time.perf_counter() - start

@@ -9,8 +9,19 @@ import pytest
 from codbayes.cli import main
 from codbayes.data.examples import example_paths
 
-JSON_FIELDS = {"mean", "median", "sd", "q05", "q25", "q75", "q95",
-               "n_items", "n_clusters", "n_extrapolatable", "subset_fraction"}
+JSON_FIELDS = {
+    "mean",
+    "median",
+    "sd",
+    "q05",
+    "q25",
+    "q75",
+    "q95",
+    "n_items",
+    "n_clusters",
+    "n_extrapolatable",
+    "subset_fraction",
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +48,21 @@ def assert_one_line_error(code, err, *needles):
 @pytest.mark.parametrize("method", ["cod-point", "e2e-exp", "e2e-passrate", "e2e-sigmoid"])
 def test_predict_json_schema_for_point_methods(method, example_args, capsys, tmp_path):
     out_file = tmp_path / "pred.json"
-    code, out, _ = run(["predict", *example_args, "--target-flops", "3e24", "--method", method,
-                        "--json", "--out", out_file, "--quiet"], capsys)
+    code, out, _ = run(
+        [
+            "predict",
+            *example_args,
+            "--target-flops",
+            "3e24",
+            "--method",
+            method,
+            "--json",
+            "--out",
+            out_file,
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 0
     obj = json.loads(out)
     assert obj == json.loads(out_file.read_text())
@@ -56,8 +80,9 @@ def test_predict_is_deterministic(example_args, capsys):
 
 
 def test_predict_table_output(example_args, capsys):
-    code, out, _ = run(["predict", *example_args, "--target-flops", "2e24",
-                        "--method", "e2e-exp"], capsys)
+    code, out, _ = run(
+        ["predict", *example_args, "--target-flops", "2e24", "--method", "e2e-exp"], capsys
+    )
     assert code == 0 and "humaneval_hf" in out and "90% interval" in out
 
 
@@ -78,8 +103,19 @@ def test_predict_bad_arguments(extra, needles, example_args, capsys):
 
 def test_anchor_flag_can_leave_too_few_rungs(example_args, capsys):
     rungs = ["Qwen1.5-0.5B", "Qwen1.5-1.8B", "Qwen1.5-4B", "Qwen1.5-7B", "Qwen1.5-14B"]
-    code, _, err = run(["predict", *example_args, "--target-flops", "1e24",
-                        "--method", "cod-point", "--anchor", *rungs], capsys)
+    code, _, err = run(
+        [
+            "predict",
+            *example_args,
+            "--target-flops",
+            "1e24",
+            "--method",
+            "cod-point",
+            "--anchor",
+            *rungs,
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, "ladder")
 
 
@@ -88,15 +124,27 @@ def test_missing_models_and_bad_results(tmp_path, capsys, example_args):
     assert_one_line_error(code, err, "--models")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    code, _, err = run(["predict", empty, "--models", example_args[2],
-                        "--target-flops", "1e24"], capsys)
+    code, _, err = run(
+        ["predict", empty, "--models", example_args[2], "--target-flops", "1e24"], capsys
+    )
     assert_one_line_error(code, err, "empty.csv")
 
 
 def test_out_into_missing_directory_writes_nothing(example_args, capsys, tmp_path):
     target = tmp_path / "nope" / "pred.json"
-    code, _, err = run(["predict", *example_args, "--target-flops", "1e24",
-                        "--method", "e2e-exp", "--out", target], capsys)
+    code, _, err = run(
+        [
+            "predict",
+            *example_args,
+            "--target-flops",
+            "1e24",
+            "--method",
+            "e2e-exp",
+            "--out",
+            target,
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, "--out")
     assert not target.parent.exists()
 
@@ -105,17 +153,22 @@ def test_fit_plan_monitor_report_round_trip(example_args, capsys, tmp_path):
     fit = tmp_path / "fit.nc"
     code, out, _ = run(["fit", *example_args, "--method", "cod-point", "--out", fit], capsys)
     assert code == 0 and fit.exists()
-    direct = run(["predict", *example_args, "--target-flops", "3e24", "--method", "cod-point",
-                  "--json"], capsys)[1]
+    direct = run(
+        ["predict", *example_args, "--target-flops", "3e24", "--method", "cod-point", "--json"],
+        capsys,
+    )[1]
     saved = run(["predict", fit, "--target-flops", "3e24", "--json"], capsys)[1]
     assert json.loads(direct)["benchmarks"] == json.loads(saved)["benchmarks"]
 
-    code, out, _ = run(["plan", fit, "--benchmark", "humaneval_hf", "--score", "0.5",
-                        "--prob", "0.9", "--json"], capsys)
+    code, out, _ = run(
+        ["plan", fit, "--benchmark", "humaneval_hf", "--score", "0.5", "--prob", "0.9", "--json"],
+        capsys,
+    )
     plan = json.loads(out)
     assert code == 0 and plan["status"] == "reached"
-    predicted = json.loads(run(["predict", fit, "--target-flops", str(plan["flops"] * 1.05),
-                                "--json"], capsys)[1])
+    predicted = json.loads(
+        run(["predict", fit, "--target-flops", str(plan["flops"] * 1.05), "--json"], capsys)[1]
+    )
     assert predicted["benchmarks"]["humaneval_hf"]["median"] >= 0.5
 
     ckpt = tmp_path / "ckpt.csv"
@@ -143,8 +196,10 @@ def test_saved_fit_errors(tmp_path, capsys):
 
 
 def test_backtest_point_methods_json(example_args, capsys):
-    code, out, _ = run(["backtest", *example_args, "--methods", "cod-point", "e2e-exp",
-                        "--json", "--quiet"], capsys)
+    code, out, _ = run(
+        ["backtest", *example_args, "--methods", "cod-point", "e2e-exp", "--json", "--quiet"],
+        capsys,
+    )
     assert code == 0
     obj = json.loads(out)
     text = json.dumps(obj)
@@ -171,11 +226,14 @@ def test_help_and_version(capsys):
 
 
 def test_flp_without_loss_data_is_a_clear_error(example_args, capsys):
-    code, _, err = run(["predict", *example_args, "--target-flops", "1e24", "--method", "flp"],
-                       capsys)
+    code, _, err = run(
+        ["predict", *example_args, "--target-flops", "1e24", "--method", "flp"], capsys
+    )
     assert_one_line_error(code, err, "loss")
-    code, _, err = run(["predict", "--models", example_args[2], "--target-flops", "1e24",
-                        "--method", "flp"], capsys)
+    code, _, err = run(
+        ["predict", "--models", example_args[2], "--target-flops", "1e24", "--method", "flp"],
+        capsys,
+    )
     assert_one_line_error(code, err, "--losses")
 
 
@@ -191,8 +249,21 @@ def test_flp_from_a_losses_file(tmp_path, capsys):
     models, losses = tmp_path / "models.csv", tmp_path / "losses.csv.gz"
     ladder.models.reset_index().to_csv(models, index=False)
     ladder.checkpoints.to_csv(losses, index=False)
-    code, out, _ = run(["predict", "--models", models, "--losses", losses,
-                        "--target-flops", "1.95e23", "--method", "flp", "--json"], capsys)
+    code, out, _ = run(
+        [
+            "predict",
+            "--models",
+            models,
+            "--losses",
+            losses,
+            "--target-flops",
+            "1.95e23",
+            "--method",
+            "flp",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     obj = json.loads(out)
     assert obj["method"] == "flp" and "arc_easy" in obj["benchmarks"]

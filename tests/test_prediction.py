@@ -8,19 +8,37 @@ import pytest
 
 from codbayes.prediction import Prediction
 
-JSON_FIELDS = {"mean", "median", "sd", "q05", "q25", "q75", "q95",
-               "n_items", "n_clusters", "n_extrapolatable", "subset_fraction"}
+JSON_FIELDS = {
+    "mean",
+    "median",
+    "sd",
+    "q05",
+    "q25",
+    "q75",
+    "q95",
+    "n_items",
+    "n_clusters",
+    "n_extrapolatable",
+    "subset_fraction",
+}
 
 
 @pytest.fixture
 def prediction():
     rng = np.random.default_rng(1)
     draws = np.stack([rng.beta(40, 60, size=(2, 4000)), rng.beta(80, 20, size=(2, 4000))])
-    info = {"gsm8k": {"n_items": 1319, "n_clusters": 12, "n_extrapolatable": 9,
-                      "subset_fraction": 0.71}}
-    return Prediction("cod-bayes", [1e24, 4e24], ["gsm8k", "math"], draws, info=info,
-                      diagnostics={"max_rhat": 1.004, "min_ess_bulk": 850.0, "divergences": 0},
-                      seed=3)
+    info = {
+        "gsm8k": {"n_items": 1319, "n_clusters": 12, "n_extrapolatable": 9, "subset_fraction": 0.71}
+    }
+    return Prediction(
+        "cod-bayes",
+        [1e24, 4e24],
+        ["gsm8k", "math"],
+        draws,
+        info=info,
+        diagnostics={"max_rhat": 1.004, "min_ess_bulk": 850.0, "divergences": 0},
+        seed=3,
+    )
 
 
 def test_summary_matches_draws(prediction):

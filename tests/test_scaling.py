@@ -149,7 +149,15 @@ def test_fit_clusters_classifies_generated_curves():
     assert frame["cls"].tolist() == [cls for _, cls in truth]
     assert frame["extrapolatable"].tolist() == [True, False, False]
     assert list(frame.columns) == [
-        "g", "a", "b", "c", "rmse", "n_interior", "unidentified", "cls", "extrapolatable"
+        "g",
+        "a",
+        "b",
+        "c",
+        "rmse",
+        "n_interior",
+        "unidentified",
+        "cls",
+        "extrapolatable",
     ]
 
 

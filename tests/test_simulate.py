@@ -356,9 +356,17 @@ def test_response_families_share_midpoint_and_differ_in_shape():
     """Both item responses pass half the range at the difficulty; only 'loss' is Gompertz-like."""
     from codbayes.data.simulate import _ItemArrays
 
-    base = dict(guess=0.0, noisy=np.array([False]), difficulty=np.array([22.0]),
-                discrimination=np.array([2.0]), ceiling=np.array([1.0]), level=np.zeros(1),
-                amplitude=np.zeros(1), period=np.ones(1), phase=np.zeros(1))
+    base = dict(
+        guess=0.0,
+        noisy=np.array([False]),
+        difficulty=np.array([22.0]),
+        discrimination=np.array([2.0]),
+        ceiling=np.array([1.0]),
+        level=np.zeros(1),
+        amplitude=np.zeros(1),
+        period=np.ones(1),
+        phase=np.zeros(1),
+    )
     x = np.array([[20.0, 22.0, 24.0]])
     loss = _ItemArrays(**base, response="loss").pass_probability(x)[0]
     logistic = _ItemArrays(**base, response="logistic").pass_probability(x)[0]
