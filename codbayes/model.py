@@ -95,7 +95,7 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "offset_sd": 0.15,
     # the law's extrapolation error (prediction only): each benchmark's subset score is shifted
     # by N(0, (extrapolation_sd * ln(C_target / C_top))^2) on the logit scale
-    "extrapolation_sd": 0.1,
+    "extrapolation_sd": 0.05,
     "offset_sd_benchmark": 0.07,
     # fit the rung offsets as latent variables instead: sigma_rung ~ HalfNormal(sigma_rung),
     # sigma_rung_benchmark ~ HalfNormal(sigma_rung_benchmark) (0: none)
