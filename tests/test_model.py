@@ -186,6 +186,18 @@ def test_single_member_levels_are_collapsed(clusters_per_bench, n_bench, absent,
     assert model["log_b"].eval().shape == (fit_data.n_clusters,)
 
 
+@pytest.mark.parametrize(
+    ("choice", "n_bench", "centred"),
+    [("auto", 2, False), ("auto", 8, True), ("centered", 2, True), ("non_centered", 8, False)],
+)
+def test_mapping_parameterization_auto_depends_on_benchmark_count(choice, n_bench, centred):
+    parts = [synthetic_benchmark(f"B{i}", n_clusters=2, seed=30 + i)[0] for i in range(n_bench)]
+    model = build_model(prepare_data(parts), {"mapping": {"parameterization": choice}})
+    free = {rv.name for rv in model.free_RVs}
+    assert ("map_z" in free) == centred
+    assert ("map_z_z" in free) == (not centred)
+
+
 def test_model_options(data):
     laws_only = build_model(data, mapping=False)
     assert "full" not in laws_only.named_vars and "y" in laws_only.named_vars
@@ -196,6 +208,8 @@ def test_model_options(data):
         build_model(data, {"parameterization": "sideways"})
     with pytest.raises(ValueError, match="likelihood"):
         build_model(data, {"likelihood": "poisson"})
+    with pytest.raises(ValueError, match="mapping parameterization"):
+        build_model(data, {"mapping": {"parameterization": "sideways"}})
 
 
 def test_guess_levels_follow_the_benchmark(data):
