@@ -142,7 +142,8 @@ def predict_grid(
     common_random_numbers : bool, default True
         Predict each compute in its own call: a predictor that re-seeds each call then uses the
         same random numbers at every compute, so draw ``d`` is one curve over compute.  ``False``:
-        one call for all computes (same marginals, independent noise between computes).
+        one call for all computes (same marginals; cod-bayes shares its noise across the
+        computes of one call anyway, other predictors may draw it afresh per compute).
 
     Returns
     -------
