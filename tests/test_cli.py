@@ -5,23 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from _contract import JSON_FIELDS
 
 from codbayes.cli import main
 from codbayes.data.examples import example_paths
-
-JSON_FIELDS = {
-    "mean",
-    "median",
-    "sd",
-    "q05",
-    "q25",
-    "q75",
-    "q95",
-    "n_items",
-    "n_clusters",
-    "n_extrapolatable",
-    "subset_fraction",
-}
 
 
 @pytest.fixture(scope="module")

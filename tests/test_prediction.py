@@ -5,22 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from _contract import JSON_FIELDS
 
 from codbayes.prediction import Prediction
-
-JSON_FIELDS = {
-    "mean",
-    "median",
-    "sd",
-    "q05",
-    "q25",
-    "q75",
-    "q95",
-    "n_items",
-    "n_clusters",
-    "n_extrapolatable",
-    "subset_fraction",
-}
 
 
 @pytest.fixture
