@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codbayes._version import __version__
-from codbayes.errors import InputError
+from codbayes.errors import ConvergenceWarning, InputError
 
 EXIT_USAGE = 2
 
@@ -516,6 +516,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on stderr: ``codbayes: warning: <message>``."""
+    print(f"codbayes: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``codbayes`` command."""
     parser = build_parser()
@@ -526,10 +531,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    quiet = bool(getattr(args, "quiet", False))
     try:
         with warnings.catch_warnings():
-            if getattr(args, "quiet", False):
+            warnings.showwarning = _show_warning
+            if quiet:  # no progress and no library chatter; an unreliable fit is still said
                 warnings.simplefilter("ignore")
+                warnings.simplefilter("always", ConvergenceWarning)
             return int(args.func(args) or 0)
     except InputError as err:
         print(f"codbayes: error: {err}", file=sys.stderr)

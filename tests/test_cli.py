@@ -255,3 +255,15 @@ def test_flp_from_a_losses_file(tmp_path, capsys):
     obj = json.loads(out)
     assert obj["method"] == "flp" and "arc_easy" in obj["benchmarks"]
     assert 0.25 < obj["benchmarks"]["arc_easy"]["median"] < 1
+
+
+@pytest.mark.slow
+def test_quiet_cod_bayes_says_only_that_the_fit_is_poor(example_args, capfd):
+    # --quiet: no progress bars and no PyMC log lines (they bypass capsys, hence capfd); a fit
+    # with too few draws still gets its one-line convergence warning
+    argv = ["predict", *example_args, "--target-flops", "3e24", "--draws", "30", "--chains", "1"]
+    code = main([str(a) for a in [*argv, "--quiet"]])
+    out, err = capfd.readouterr()
+    assert code == 0 and "humaneval_hf" in out
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("codbayes: warning: MCMC diagnostics"), err

@@ -270,6 +270,7 @@ class CODBayes(Predictor):
             "cores": int(cfg["cores"]),
             "random_seed": None if seed is None else int(seed) + seed_offset,
             "progressbar": bool(cfg["progressbar"]),
+            "quiet": not bool(cfg["progressbar"]),  # no progress: no PyMC log lines either
             "nuts_sampler": cfg["nuts_sampler"],
             "model": model,
         }

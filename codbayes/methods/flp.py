@@ -740,6 +740,7 @@ class FLPBayes(FLP):
                 cores=1,
                 random_seed=self.seed,
                 progressbar=self.progressbar,
+                quiet=not self.progressbar,  # no progress: no PyMC log lines either
                 nuts_sampler=self.nuts_sampler,
                 target_accept=self.target_accept,
                 compute_convergence_checks=False,
