@@ -107,10 +107,12 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
     "sigma_rung_benchmark": 0.1,
     # subset-to-full mapping (rest-of-benchmark Bernstein polynomial)
     "mapping": {
-        # "auto": centred from MAPPING_CENTERED_MIN_BENCH benchmarks on (the cross-benchmark
-        # spread is then well informed and centred samples faster), non-centred below (with 2-6
-        # benchmarks the centred mapping had a funnel: up to 733 divergences, R-hat 1.42)
-        "parameterization": "auto",
+        # the benchmarks' mapping parameters are well identified: centred samples far better
+        "parameterization": "centered",
+        # spread of the mapping parameters across benchmarks: learned (HalfNormal(between)) or
+        # fixed at `between`; "auto": fixed below MAPPING_LEARNED_MIN_BENCH benchmarks, where a
+        # learned spread is its prior and makes a funnel (2-3 benchmarks: 76-733 divergences)
+        "fixed_between": "auto",
         "kind": "power",
         "degree": 5,  # Bernstein only
         "free_ends": True,
@@ -132,8 +134,8 @@ DEFAULT_MODEL_CONFIG: dict[str, Any] = {
 }
 
 PARAMETERIZATIONS = ("centered", "non_centered")
-#: with this many benchmarks or more the "auto" mapping parameterisation is centred
-MAPPING_CENTERED_MIN_BENCH = 8
+#: with this many benchmarks or more the mapping's cross-benchmark spread is learned ("auto")
+MAPPING_LEARNED_MIN_BENCH = 8
 LIKELIHOODS = ("normal", "beta_binomial")
 _MU_EPS = 1e-6
 
@@ -656,11 +658,11 @@ def _add_laws(data: FitData, cfg: Mapping[str, Any], bench_centered: bool) -> No
         pm.Normal("y", mu, sd, observed=data.obs_y / data.obs_n, dims="obs")
 
 
-def mapping_centered(choice: str, n_bench: int) -> bool:
-    """Whether the mapping's benchmark level is centred (``"auto"``: with 8+ benchmarks)."""
+def mapping_spread_fixed(choice: bool | str, n_bench: int) -> bool:
+    """Whether the mapping's cross-benchmark spread is fixed (``"auto"``: below 8 benchmarks)."""
     if choice == "auto":
-        return n_bench >= MAPPING_CENTERED_MIN_BENCH
-    return choice == "centered"
+        return n_bench < MAPPING_LEARNED_MIN_BENCH
+    return bool(choice)
 
 
 def _add_mapping(data: FitData, cfg: Mapping[str, Any]) -> None:
@@ -677,10 +679,13 @@ def _add_mapping(data: FitData, cfg: Mapping[str, Any]) -> None:
     if data.n_bench == 1:  # no pooling across benchmarks: one level, both prior variances
         sd = float(np.hypot(mcfg["z_sigma"], mcfg["between"]))
         z = pm.Normal("map_z", centre, sd, dims=("benchmark", "map_free"))
+    elif mapping_spread_fixed(mcfg.get("fixed_between", "auto"), data.n_bench):
+        z_glob = pm.Normal("map_z_mu", centre, mcfg["z_sigma"], dims="map_free")
+        z = pm.Normal("map_z", z_glob, float(mcfg["between"]), dims=("benchmark", "map_free"))
     else:
         z_glob = pm.Normal("map_z_mu", centre, mcfg["z_sigma"], dims="map_free")
         z_between = pm.HalfNormal("map_z_between", mcfg["between"], dims="map_free")
-        centered = mapping_centered(mcfg.get("parameterization", "auto"), data.n_bench)
+        centered = mcfg.get("parameterization", "centered") == "centered"
         z = _normal("map_z", z_glob, z_between, ("benchmark", "map_free"), centered)
     if kind == "bernstein":
         pm.Deterministic(
@@ -764,9 +769,9 @@ def build_model(
             raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {choice!r}")
     if cfg["likelihood"] not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {cfg['likelihood']!r}")
-    if cfg["mapping"].get("parameterization", "auto") not in ("auto", *PARAMETERIZATIONS):
+    if cfg["mapping"].get("parameterization", "centered") not in PARAMETERIZATIONS:
         raise ValueError(
-            f"mapping parameterization must be 'auto' or one of {PARAMETERIZATIONS}, "
+            f"mapping parameterization must be one of {PARAMETERIZATIONS}, "
             f"got {cfg['mapping']['parameterization']!r}"
         )
     if int(cfg["mapping"]["degree"]) < 2:

@@ -187,15 +187,17 @@ def test_single_member_levels_are_collapsed(clusters_per_bench, n_bench, absent,
 
 
 @pytest.mark.parametrize(
-    ("choice", "n_bench", "centred"),
-    [("auto", 2, False), ("auto", 8, True), ("centered", 2, True), ("non_centered", 8, False)],
+    ("choice", "n_bench", "fixed"),
+    [("auto", 2, True), ("auto", 8, False), (True, 8, True), (False, 2, False)],
 )
-def test_mapping_parameterization_auto_depends_on_benchmark_count(choice, n_bench, centred):
+def test_mapping_spread_is_fixed_with_few_benchmarks(choice, n_bench, fixed):
+    # with few benchmarks the cross-benchmark spread of the mapping is not learned (a funnel)
     parts = [synthetic_benchmark(f"B{i}", n_clusters=2, seed=30 + i)[0] for i in range(n_bench)]
-    model = build_model(prepare_data(parts), {"mapping": {"parameterization": choice}})
-    free = {rv.name for rv in model.free_RVs}
-    assert ("map_z" in free) == centred
-    assert ("map_z_z" in free) == (not centred)
+    model = build_model(prepare_data(parts), {"mapping": {"fixed_between": choice}})
+    names = set(model.named_vars)
+    assert "map_z_mu" in names
+    assert ("map_z_between" in names) == (not fixed)
+    assert model["map_z"].eval().shape == (n_bench, 3)
 
 
 def test_model_options(data):
