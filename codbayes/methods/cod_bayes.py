@@ -56,6 +56,7 @@ from codbayes.model import (
     prepare_data,
 )
 from codbayes.prediction import Prediction
+from codbayes.sampling import reproducible
 from codbayes.subset import ClusteredBenchmark
 
 __all__ = ["SCHEMA_VERSION", "CODBayes"]
@@ -279,8 +280,7 @@ class CODBayes(Predictor):
             nuts["target_accept"] = float(cfg["target_accept"])
         if nuts:
             kwargs["nuts"] = nuts
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*object mode.*")
+        with reproducible():
             return pm.sample(**kwargs)
 
     def _fit_posterior_subset(
@@ -463,8 +463,7 @@ class CODBayes(Predictor):
             self._check_fitted()
             data = self.fit_data_
         model = build_model(data, model_cfg)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*object mode.*")
+        with reproducible():
             return pm.sample_prior_predictive(draws=draws, model=model, random_seed=self.seed)
 
     def summary(self, var_names: Sequence[str] | None = None, **kwargs: Any) -> pd.DataFrame:

@@ -55,6 +55,7 @@ from codbayes.data.ladder import Ladder
 from codbayes.errors import InputError
 from codbayes.methods.base import Predictor, as_flops
 from codbayes.prediction import Prediction
+from codbayes.sampling import reproducible
 
 __all__ = [
     "FLP",
@@ -733,18 +734,19 @@ class FLPBayes(FLP):
                         observed=np.array(an_y),
                     )
             pm.Normal("score", mu=mu2, sigma=sigma2[s2_idx_a], observed=np.array(s2_y))
-            idata = pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=1,
-                random_seed=self.seed,
-                progressbar=self.progressbar,
-                quiet=not self.progressbar,  # no progress: no PyMC log lines either
-                nuts_sampler=self.nuts_sampler,
-                target_accept=self.target_accept,
-                compute_convergence_checks=False,
-            )
+            with reproducible():
+                idata = pm.sample(
+                    draws=self.draws,
+                    tune=self.tune,
+                    chains=self.chains,
+                    cores=1,
+                    random_seed=self.seed,
+                    progressbar=self.progressbar,
+                    quiet=not self.progressbar,  # no progress: no PyMC log lines either
+                    nuts_sampler=self.nuts_sampler,
+                    target_accept=self.target_accept,
+                    compute_convergence_checks=False,
+                )
         self.model_ = model
         self.idata_ = idata
         self.points_ = points
