@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from codbayes.data.ladder import Ladder
-from codbayes.data.validate import number_column, row_error, row_numbers
+from codbayes.data.validate import number_column, row_error, row_numbers, text_column
 from codbayes.errors import InputError
 
 KEY_COLUMNS = ("model", "step", "benchmark")
@@ -183,19 +183,12 @@ def validate_checkpoints(
     rows = row_numbers(frame)
     out = pd.DataFrame(index=frame.index)
     for col in ("model", "benchmark"):
-        text = frame[col].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
-        blank = (text.isna() | (text == "")).to_numpy()
-        if blank.any():
-            raise row_error("blank cell", source=source, column=col, rows=rows, mask=blank)
+        text = text_column(frame, col, source=source, rows=rows, required=True)
         out[col] = text.astype(object)
     for col in ("step", "tokens", "flops", "score", *loss_cols, "guess_rate"):
         if col in frame.columns:
-            out[col] = number_column(frame, col, source=source, rows=rows, required=False)
-    required_numbers = ["step", "tokens", "score"] + (["flops"] if "flops" in out else [])
-    for col in required_numbers:
-        blank = out[col].isna().to_numpy()
-        if blank.any():
-            raise row_error("blank cell", source=source, column=col, rows=rows, mask=blank)
+            required = col in ("step", "tokens", "flops", "score")
+            out[col] = number_column(frame, col, source=source, rows=rows, required=required)
     for col in ("step", "tokens", *(["flops"] if "flops" in out else [])):
         neg = (out[col] < 0).to_numpy()
         if neg.any():
